@@ -1,0 +1,80 @@
+"""Command line: ``scim-console [gui|selfcheck|orgs|sandbox|…]``.
+
+Every command supports ``--json`` and exits non-zero with a one-line reason on failure. Tokens are
+never accepted as arguments (they would leak into process lists): the CLI reads
+``SCIM_CONSOLE_URL`` / ``SCIM_CONSOLE_TOKEN`` from the environment, or the active profile's
+keyring entry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+
+from console import APP_NAME, __version__
+
+# Each entry registers one top-level subcommand: (name, help, register(parser) -> None).
+# A command's handler is stored as ``parser.set_defaults(handler=fn)``; fn(args) -> int.
+Registrar = Callable[[argparse.ArgumentParser], None]
+
+
+def _register_gui(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--sandbox", action="store_true",
+                        help="connect to a fresh embedded sandbox platform instead of the active profile")
+    parser.set_defaults(handler=_run_gui)
+
+
+def _run_gui(args: argparse.Namespace) -> int:
+    from console.ui.app import run_gui  # imported lazily: CLI commands must not load Qt
+
+    return run_gui(sandbox=getattr(args, "sandbox", False))
+
+
+def _subcommands() -> list[tuple[str, str, Registrar]]:
+    from console.commands import COMMANDS  # lazily: keeps start-up import cost low
+
+    return [("gui", "open the desktop console (default)", _register_gui), *COMMANDS]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="scim-console", description=APP_NAME)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--sandbox", action="store_true",
+                        help="open the GUI on a fresh embedded sandbox platform")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, help_text, register in _subcommands():
+        register(sub.add_parser(name, help=help_text))
+    return parser
+
+
+def fail(message: str, *, as_json: bool = False, code: int = 1) -> int:
+    """Print a one-line reason (or a JSON error object) and return the exit code."""
+    one_line = " ".join(str(message).split())
+    if as_json:
+        print(json.dumps({"ok": False, "error": one_line}))
+    else:
+        print(f"scim-console: error: {one_line}", file=sys.stderr)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:  # no subcommand: open the GUI
+        return _run_gui(args)
+    try:
+        return int(handler(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - last resort: one line, never a traceback with secrets
+        from console.core.redact import redact
+
+        return fail(f"{type(exc).__name__}: {redact(str(exc))}", as_json=getattr(args, "json", False))
+
+
+def gui_main() -> int:
+    """Entry point of the windowed (gui-script) executable."""
+    return main(["gui", *sys.argv[1:]])
