@@ -1,0 +1,88 @@
+"""The local store's *current* schema (SQLAlchemy Core), used by the repositories.
+
+The database is created and upgraded only by ``migrations.py``, one version at a time; this
+module must always describe what the newest migration produces (a test compares the two).
+
+Nothing secret is stored here: profiles have no token column (tokens live in the OS keyring) and
+audit ``params`` are scrubbed before insert (``audit.scrub``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+SCHEMA_VERSION = 2
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stored as naive UTC (SQLite keeps no offset), always returned timezone-aware."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version", metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("applied_at", UTCDateTime, nullable=False),
+)
+
+profiles = Table(
+    "profiles", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("admin_url", String(2000), nullable=False),
+    Column("operator", String(200), nullable=False, default=""),
+    Column("is_sandbox", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+audit_trail = Table(
+    "audit_trail", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ts", UTCDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("profile_id", String(64)),   # no FK: removing a profile must not touch its history
+    Column("org_id", String(200)),
+    Column("action", String(100), nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("outcome", String(40), nullable=False),
+    Column("detail", Text),             # v2
+    Index("ix_audit_trail_ts", "ts"),                     # v2
+    Index("ix_audit_trail_org_ts", "org_id", "ts"),       # v2
+    Index("ix_audit_trail_action_ts", "action", "ts"),    # v2
+)
+
+app_state = Table(
+    "app_state", metadata,
+    Column("key", String(200), primary_key=True),
+    Column("value", JSON),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
