@@ -1,0 +1,107 @@
+"""The sandbox platform's ASGI app: admin API under ``/admin/v1``, SCIM 2.0 under ``/scim/v2``,
+and the customer-facing one-time-link pages under ``/s``.
+
+``create_app`` takes a session factory so tests, the CLI and ``SandboxServer`` share one code path
+over any database file. The OpenAPI document covers the admin API only (the SCIM surface is
+described by its own ``/Schemas`` and ``/ResourceTypes``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+from console import __version__
+from console.sandbox import admin_links, admin_logs, admin_orgs, admin_scim, admin_users
+from console.sandbox import admin_models as m
+from console.sandbox.admin_indexes import ensure_admin_indexes
+from console.sandbox.db import Base
+from console.sandbox.errors import install_error_handlers
+from console.sandbox.idempotency import IdempotencyGate, purge_expired
+from console.sandbox.links import wipe_expired
+from console.sandbox.scim_api import router as scim_router
+
+log = logging.getLogger(__name__)
+
+ADMIN_PREFIX = "/admin/v1"
+SCIM_PREFIX = "/scim/v2"
+API_TITLE = "Sandbox platform admin API"
+
+
+def _health_router() -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/health", response_model=m.Health, summary="Liveness (no authentication)")
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    return router
+
+
+def _mount_scim(app: FastAPI) -> None:
+    # Left out of the OpenAPI document: SCIM describes itself (/Schemas, /ResourceTypes).
+    app.include_router(scim_router, prefix=SCIM_PREFIX, include_in_schema=False)
+
+
+def _housekeeping(session_factory: sessionmaker) -> None:
+    engine = session_factory.kw.get("bind")
+    if engine is not None:
+        ensure_admin_indexes(engine)
+    with session_factory() as session:
+        wipe_expired(session)
+        purge_expired(session)
+        session.commit()
+
+
+def create_app(session_factory: sessionmaker, *, public_base_url: str | None) -> FastAPI:
+    app = FastAPI(
+        title=API_TITLE,
+        version=__version__,
+        openapi_url=f"{ADMIN_PREFIX}/openapi.json",
+        docs_url=f"{ADMIN_PREFIX}/docs",
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
+        description="Operator API of the SCIM sandbox platform. Bearer operator token (scop_…). "
+        'Errors: {"error": {"code", "message", "details"}}.',
+    )
+    app.state.session_factory = session_factory
+    app.state.public_base_url = public_base_url.rstrip("/") if public_base_url else None
+    app.state.idempotency = IdempotencyGate()
+    install_error_handlers(app)
+    app.include_router(_health_router(), prefix=ADMIN_PREFIX, tags=["health"])
+    app.include_router(admin_orgs.router, prefix=ADMIN_PREFIX, tags=["orgs"])
+    app.include_router(admin_scim.router, prefix=ADMIN_PREFIX, tags=["scim"])
+    app.include_router(admin_users.router, prefix=ADMIN_PREFIX, tags=["users"])
+    app.include_router(admin_logs.router, prefix=ADMIN_PREFIX, tags=["provisioning-log"])
+    app.include_router(admin_links.router, prefix=ADMIN_PREFIX, tags=["secure-links"])
+    app.include_router(admin_links.pages)
+    _mount_scim(app)
+    _housekeeping(session_factory)
+    return app
+
+
+def openapi_document() -> dict[str, Any]:
+    """The admin API's OpenAPI document, built without a database or a server."""
+    engine = create_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    try:
+        return create_app(sessionmaker(engine), public_base_url=None).openapi()
+    finally:
+        engine.dispose()
+
+
+def write_openapi(path: str | Path) -> None:
+    Path(path).write_text(
+        json.dumps(openapi_document(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+
+
+if __name__ == "__main__":  # python -m console.sandbox.app resources/openapi-admin.json
+    write_openapi(sys.argv[1] if len(sys.argv) > 1 else "resources/openapi-admin.json")

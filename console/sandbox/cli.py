@@ -1,0 +1,101 @@
+"""``scim-console sandbox …``: run the sandbox platform from the command line.
+
+``serve`` prints one JSON line (``--json``) or a short human summary with the admin URL, SCIM base
+URL, a fresh operator token and the database path, then serves until SIGINT/SIGTERM. The operator
+token exists only in this process and that line (it is a throwaway credential of a local sandbox).
+An existing database file is reused as is (never reseeded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+# Mirrors console.sandbox.seed.SEED_KINDS (a test keeps them equal); importing seed here would
+# load SQLAlchemy and cost every CLI command ~0.7 s of start-up.
+SEED_KINDS = ("demo", "small", "empty", "large")
+
+
+def default_db_path() -> Path:
+    """``$SCIM_CONSOLE_HOME/cache/sandbox/platform.db`` when set, else the user cache dir."""
+    home = os.environ.get("SCIM_CONSOLE_HOME")
+    if home:
+        return Path(home) / "cache" / "sandbox" / "platform.db"
+    import platformdirs
+
+    from console import APP_AUTHOR, APP_ID
+
+    return Path(platformdirs.user_cache_dir(APP_ID, APP_AUTHOR)) / "sandbox" / "platform.db"
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="sandbox_command", metavar="SUBCOMMAND")
+    serve = sub.add_parser("serve", help="run the sandbox platform (admin API + SCIM 2.0) until Ctrl+C")
+    serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8765, help="port (0 = any free port; default 8765)")
+    serve.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        help="SQLite file (reused if it exists; default: the console's cache directory)",
+    )
+    serve.add_argument(
+        "--seed", choices=SEED_KINDS, default="demo", help="seed data for a new database (default demo)"
+    )
+    serve.add_argument("--json", action="store_true", help="print the start-up line as JSON")
+    serve.set_defaults(handler=run_serve)
+    from console.sandbox.simulate_cli import register_simulate  # lazily: keeps CLI start-up light
+
+    register_simulate(sub)
+    parser.set_defaults(handler=lambda _args: (parser.print_help(), 2)[1])
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from console.sandbox.server import SandboxServer
+
+    db_path = (args.db or default_db_path()).expanduser().resolve()
+    stop = threading.Event()
+
+    def _on_signal(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    started = time.perf_counter()
+    server = SandboxServer(db_path, seed=args.seed, host=args.host, port=args.port)
+    try:
+        server.start()
+        info = {
+            "ok": True,
+            "admin_url": server.admin_url,
+            "scim_base_url": server.scim_base_url,
+            "operator_token": server.operator_token,
+            "db_path": str(db_path),
+            "seeded": server.seed if server.seeded else None,
+            "default_db": args.db is None,
+            "startup_s": round(time.perf_counter() - started, 2),
+        }
+        if args.json:
+            print(json.dumps(info), flush=True)
+        else:
+            reused = "new database, seeded " + args.seed if server.seeded else "existing database reused"
+            print(
+                f"Sandbox platform running ({reused})\n"
+                f"  admin API:      {server.admin_url}\n"
+                f"  SCIM base URL:  {server.scim_base_url}/<org_id>\n"
+                f"  operator token: {server.operator_token}\n"
+                f"  database:       {db_path}\n"
+                "Press Ctrl+C to stop.",
+                flush=True,
+            )
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0

@@ -1,0 +1,172 @@
+"""``SandboxServer``: the sandbox platform running in-process (uvicorn in a daemon thread).
+
+Used by the test fixtures, ``scim-console sandbox serve`` and ``scim-console gui --sandbox``. Several
+servers can run in one process: each has its own engine, app and port (port 0 = the OS picks one,
+read back from the bound socket). Access logging is off: one-time-link keys travel in ``/s/…`` paths.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+import uvicorn
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
+
+from console.sandbox.app import ADMIN_PREFIX, SCIM_PREFIX, create_app
+from console.sandbox.db import make_engine, make_sessionmaker
+from console.sandbox.seed import SEED_KINDS, ensure_seeded
+from console.sandbox.tokens import mint_operator_token
+
+START_TIMEOUT_S = 30.0
+OPERATOR_NAME = "sandbox-operator"
+
+
+class SandboxError(RuntimeError):
+    """The sandbox server could not start."""
+
+
+class SandboxServer:
+    """Context manager; ``start()`` returns once ``/admin/v1/health`` answers."""
+
+    def __init__(
+        self,
+        db_path: Path | str,
+        *,
+        seed: str = "demo",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        faults: str | None = None,
+    ) -> None:
+        if faults is not None:
+            raise ValueError("fault injection is not available yet (faults must be None)")
+        if seed not in SEED_KINDS:
+            raise ValueError(f"unknown seed {seed!r}; expected one of {', '.join(SEED_KINDS)}")
+        self.db_path = Path(db_path)
+        self.seed = seed
+        self.host = host
+        self.port = port
+        self.base_url = ""
+        self.admin_url = ""
+        self.scim_base_url = ""
+        self.operator_token = ""
+        self.seeded = False
+        self.engine: Engine | None = None
+        self.session_factory: sessionmaker | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._failure: BaseException | None = None
+
+    def start(self) -> SandboxServer:
+        if self._thread is not None:
+            raise SandboxError("sandbox server already started")
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        sock = self._bind()  # first: a busy port fails fast, before any seeding
+        try:
+            self.engine = make_engine(self.db_path)
+            self.session_factory = make_sessionmaker(self.engine)
+            with self.session_factory() as session:
+                self.seeded = ensure_seeded(session, self.seed)
+                self.operator_token = mint_operator_token(session, OPERATOR_NAME)
+                session.commit()
+            app = create_app(self.session_factory, public_base_url=None)
+        except BaseException:
+            sock.close()
+            self._cleanup()
+            raise
+        config = uvicorn.Config(
+            app,
+            host=self.host,
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+            access_log=False,
+            log_config=None,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._run, args=(self._server, sock), name=f"sandbox-{self.db_path.name}", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not self._server.started:
+            if not self._thread.is_alive():
+                self._cleanup()
+                reason = type(self._failure).__name__ if self._failure else "exited"
+                raise SandboxError(f"sandbox server failed to start on {self.host}:{self.port} ({reason})")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise SandboxError("sandbox server did not start in time")
+            time.sleep(0.005)
+        sockname = self._server.servers[0].sockets[0].getsockname()
+        self.port = int(sockname[1])
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        self.base_url = f"http://{host}:{self.port}"
+        self.admin_url = self.base_url + ADMIN_PREFIX
+        self.scim_base_url = self.base_url + SCIM_PREFIX
+        app.state.public_base_url = self.base_url
+        self._wait_healthy(deadline)
+        return self
+
+    def _bind(self) -> socket.socket:
+        """Bind here, in the caller's thread, so "address in use" is an exception the caller sees."""
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose proto is
+        # TCP; without it every keep-alive response waits ~40 ms (Nagle + delayed ACK).
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host, self.port))
+        except OSError as exc:
+            sock.close()
+            raise SandboxError(f"cannot listen on {self.host}:{self.port}: {exc.strerror}") from exc
+        sock.set_inheritable(True)
+        return sock
+
+    def _run(self, server: uvicorn.Server, sock: socket.socket) -> None:
+        try:
+            server.run(sockets=[sock])
+        except BaseException as exc:  # noqa: BLE001 - the thread must not die with a traceback
+            self._failure = exc
+        finally:
+            sock.close()
+
+    def _wait_healthy(self, deadline: float) -> None:
+        with httpx.Client(timeout=2.0, trust_env=False) as client:
+            while True:
+                try:
+                    if client.get(self.admin_url + "/health").status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise SandboxError("sandbox server is not answering /admin/v1/health")
+                time.sleep(0.01)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=15)
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        self._server = None
+        self._thread = None
+        if self.engine is not None:
+            self.engine.dispose()
+            self.engine = None
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -1,0 +1,190 @@
+"""The Entra simulator against fresh sandbox orgs: exact effects of each scenario, and the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from console.sandbox.db import ScimToken, User
+from console.sandbox.simulate import people, simulate_entra
+from tests.sandbox.scim_helpers import ScimOrg, create_org, scim_org, start_server
+
+N = 6
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    srv = start_server(tmp_path_factory.mktemp("simulate"))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def new_org(server: Any) -> Iterator[Any]:
+    made: list[ScimOrg] = []
+
+    def make() -> ScimOrg:
+        made.append(scim_org(server))
+        return made[-1]
+
+    yield make
+    for org in made:
+        org.close()
+
+
+def _manual_accounts(server: Any, org_id: str, user_names: list[str]) -> None:
+    with httpx.Client(
+        base_url=server.admin_url, headers={"Authorization": f"Bearer {server.operator_token}"}, timeout=30
+    ) as admin:
+        for name in user_names:
+            r = admin.post(
+                f"/orgs/{org_id}/users",
+                json={
+                    "user_name": name,
+                    "emails": [{"value": name, "type": "work", "primary": True}],
+                    "created_via": "manual",
+                },
+            )
+            assert r.status_code == 201, r.text
+
+
+def _users(org: Any) -> list[User]:
+    with org.session() as s:
+        return list(
+            s.scalars(select(User).where(User.org_id == org.org_id).options(selectinload(User.emails))).all()
+        )
+
+
+@pytest.mark.parametrize("dialect", ["default", "aadOptscim062020"])
+def test_clean_creates_every_user_once(server: Any, new_org: Any, dialect: str) -> None:
+    org = new_org()
+    report = simulate_entra(org.base_url, org.token, dialect=dialect, users=N, scenario="clean", seed=3)
+    assert report.ok, report.failures
+    assert (report.created, report.matched, report.relinked, report.disabled) == (N, 0, 0, 1)
+    assert report.group_members == N - 1  # added all, removed exactly one
+    users = _users(org)
+    assert len(users) == N
+    assert all(u.created_via == "scim" for u in users)
+    assert sorted(u.scim_id for u in users) == sorted(report.created_ids)
+    assert sum(1 for u in users if not u.active) == 1
+    # running the same cycle again matches everyone: no new account
+    again = simulate_entra(org.base_url, org.token, dialect=dialect, users=N, scenario="clean", seed=3)
+    assert again.ok
+    assert again.created == 0
+    assert again.matched == N
+    assert len(_users(org)) == N
+
+
+def test_email_mismatch_creates_exactly_the_duplicates(server: Any, new_org: Any) -> None:
+    org = new_org()
+    population = people(N, seed=5, scenario="email-mismatch")
+    _manual_accounts(server, org.org_id, [p.mail for p in population])
+    report = simulate_entra(org.base_url, org.token, users=N, scenario="email-mismatch", seed=5)
+    assert report.ok, report.failures
+    assert report.created == N
+    assert report.matched == 0
+    users = _users(org)
+    manual = {u.user_name for u in users if u.created_via == "manual"}
+    scim = [u for u in users if u.created_via == "scim"]
+    assert manual == {p.mail for p in population}
+    assert {u.user_name for u in scim} == {p.upn for p in population}
+    # each twin carries the manual account's email: the duplicate pair the reconciler must find
+    for u in scim:
+        assert u.primary_email in manual
+        assert u.external_id
+        assert u.idp_link == u.external_id
+
+
+def test_case_only_produces_no_duplicates(server: Any, new_org: Any) -> None:
+    org = new_org()
+    population = people(N, seed=7, scenario="case-only")
+    _manual_accounts(server, org.org_id, [p.upn.lower() for p in population])
+    report = simulate_entra(
+        org.base_url, org.token, users=N, scenario="case-only", seed=7, dialect="aadOptscim062020"
+    )
+    assert report.ok, report.failures
+    assert report.created == 0
+    assert report.matched == N
+    users = _users(org)
+    assert len(users) == N
+    assert all(u.created_via == "manual" for u in users)
+    assert all(u.external_id for u in users)  # Entra's PATCH linked them
+
+
+def test_rename_after_reset_relinks_by_external_id(server: Any, new_org: Any) -> None:
+    org = new_org()
+    report = simulate_entra(org.base_url, org.token, users=N, scenario="rename-after-reset", seed=9)
+    assert report.ok, report.failures
+    assert report.created == N
+    assert report.relinked == N
+    users = _users(org)
+    assert len(users) == N  # no second account per Entra object
+    assert all(u.user_name.startswith("renamed.") for u in users)
+    assert len({u.external_id for u in users}) == N
+
+
+def test_simulation_reports_credential_failure(server: Any, new_org: Any) -> None:
+    org = new_org()
+    report = simulate_entra(org.base_url, "scim_wrong", users=2)
+    assert not report.ok
+    assert not report.test_connection_ok
+    assert report.created == 0
+    assert report.statuses == {"401": 2}
+
+
+def _cli(server: Any, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SCIM_CONSOLE_URL": server.admin_url, "SCIM_CONSOLE_TOKEN": server.operator_token}
+    return subprocess.run(
+        [sys.executable, "-m", "console", "sandbox", "simulate-entra", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_cli_enables_scim_and_prints_json(server: Any) -> None:
+    org_id = create_org(server)
+    result = _cli(server, "--org", org_id, "--users", "3", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["ok"]
+    assert report["created"] == 3
+    assert "scim_" not in result.stdout + result.stderr
+    assert server.operator_token not in result.stdout
+
+
+def test_cli_rotation_token_is_revoked_after_run(server: Any, new_org: Any) -> None:
+    org = new_org()  # enabled: one active token
+    result = _cli(server, "--org", org.org_id, "--users", "2", "--scenario", "clean")
+    assert result.returncode == 0, result.stderr
+    assert "created=2" in result.stdout
+    with org.session() as s:
+        tokens = s.scalars(select(ScimToken).where(ScimToken.org_id == org.org_id)).all()
+    assert len(tokens) == 2
+    assert sum(1 for t in tokens if t.revoked_at is None) == 1
+    assert org.client.get("/Users").status_code == 200  # the customer's token still works
+
+
+def test_cli_without_env_fails_cleanly(server: Any) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCIM_CONSOLE_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "console", "sandbox", "simulate-entra", "--org", "x"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "SCIM_CONSOLE_URL" in result.stderr
