@@ -1,0 +1,60 @@
+"""Small widgets every page uses: plain-text labels and an empty-state panel.
+
+Text that comes from the platform or from files is shown as *plain text*: a QLabel in its default
+``AutoText`` mode would render a display name like ``<img src=…>`` as HTML.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+
+def plain_label(text: str = "", *, role: str | None = None, wrap: bool = False,
+                selectable: bool = False) -> QLabel:
+    label = QLabel()
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setText(text)
+    label.setWordWrap(wrap)
+    if role:
+        label.setProperty("role", role)
+    if selectable:
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+EMPTY_STATE_WIDTH = 520
+
+
+def fit_wrapped(*labels: QLabel) -> None:
+    """Give fixed-width, word-wrapped labels the height their text needs.
+
+    A box layout asks a centred item for its height at the *layout's* width, not the label's fixed
+    width, so without this a two-line text was cut to its first line.
+    """
+    for label in labels:
+        label.ensurePolished()
+        label.setMinimumHeight(label.heightForWidth(label.width()) if label.wordWrap() else 0)
+
+
+class EmptyState(QWidget):
+    """A centred title and explanation, for "nothing here (yet)" and "could not load" states."""
+
+    def __init__(self, title: str = "", text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        self.title = plain_label(title, role="empty-title")
+        self.text = plain_label(text, role="muted", wrap=True)
+        for label in (self.title, self.text):
+            label.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+            label.setFixedWidth(EMPTY_STATE_WIDTH)
+            layout.addWidget(label, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addStretch(2)
+        fit_wrapped(self.title, self.text)
+
+    def set_message(self, title: str, text: str = "") -> None:
+        self.title.setText(title)
+        self.text.setText(text)
+        self.text.setVisible(bool(text))
+        fit_wrapped(self.title, self.text)

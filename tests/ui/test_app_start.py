@@ -1,0 +1,108 @@
+"""The real composition root on a fresh ``SCIM_CONSOLE_HOME``: a new user sees real sandbox data.
+
+Uses seed ``small`` (demo minus Tailspin's bulk) to keep the file fast; ``demo`` differs only in
+Tailspin's size. The sandbox runs in-process over real HTTP with a real SQLite file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from console.services.logging_setup import shutdown_logging
+from console.services.profiles import SANDBOX_PROFILE_NAME, token_key
+from console.ui.app import SANDBOX_DB, GuiApp, build_gui
+from console.ui.connection import CONNECTED
+
+DEMO_ORGS = {"contoso", "fabrikam", "northwind", "tailspin"}
+
+
+@pytest.fixture
+def started(qtbot: Any, qapp: Any) -> Iterator[list[GuiApp]]:
+    guis: list[GuiApp] = []
+    yield guis
+    for gui in guis:
+        gui.shutdown()
+    shutdown_logging()
+
+
+def _start(qtbot: Any, qapp: Any, guis: list[GuiApp], **kw: Any) -> GuiApp:
+    gui = build_gui(qapp, sandbox_seed="small", **kw)
+    assert gui is not None
+    guis.append(gui)
+    qtbot.addWidget(gui.window)
+    gui.window.show()
+    return gui
+
+
+def _org_ids(gui: GuiApp) -> set[str]:
+    return set(gui.window.orgs_page.model.org_ids())
+
+
+def test_new_user_sees_sandbox_orgs(qtbot: Any, qapp: Any, started: list[GuiApp], console_home: Path,
+                                    memory_keyring: Any) -> None:
+    gui = _start(qtbot, qapp, started, sandbox=True)
+    assert gui.window.isVisible()  # before the database is even open
+    with qtbot.waitSignal(gui.events.sig_services_opened, timeout=30000):
+        pass  # nothing ran the event loop yet, so the signal cannot have been missed
+    # The window is up before the sandbox answers, and says what is happening.
+    assert gui.window.isVisible()
+    assert "sandbox" in gui.window.statusBar().currentMessage().lower()
+
+    qtbot.waitUntil(lambda: _org_ids(gui) >= DEMO_ORGS, timeout=60000)
+    assert gui.connection.state == CONNECTED
+    assert gui.connection.profile.name == SANDBOX_PROFILE_NAME
+    assert "connected" in gui.window.connection_label.text()
+    assert (gui.paths.data_dir / SANDBOX_DB).is_file()
+    assert gui.sandbox is not None
+    operator_token = gui.sandbox.operator_token
+    assert memory_keyring.store  # the sandbox operator token went to the keyring …
+    assert operator_token in memory_keyring.store.values()
+    settings_text = (gui.paths.config_dir / "settings.ini").read_text(encoding="utf-8")
+    assert operator_token not in settings_text  # … and nowhere else
+
+    gui.window.close()
+    gui.shutdown()
+    assert gui.sandbox is None  # stopped on quit
+
+
+def test_second_start_reuses_the_sandbox_db_and_profile(qtbot: Any, qapp: Any, started: list[GuiApp]) -> None:
+    first = _start(qtbot, qapp, started, sandbox=True)
+    qtbot.waitUntil(lambda: _org_ids(first) >= DEMO_ORGS, timeout=60000)
+    profile_id = first.connection.profile.id
+    first.window.close()
+    first.shutdown()
+
+    # No --sandbox: the active profile is the Sandbox one, so the sandbox starts again on the same DB.
+    second = _start(qtbot, qapp, started)
+    qtbot.waitUntil(lambda: _org_ids(second) >= DEMO_ORGS, timeout=60000)
+    assert second.connection.profile.id == profile_id
+    assert [p.name for p in second.profiles.list()] == [SANDBOX_PROFILE_NAME]
+    assert second.profiles.secrets.get(token_key(profile_id)) == second.sandbox.operator_token
+
+
+def test_a_second_instance_raises_the_first_and_exits(qtbot: Any, qapp: Any, started: list[GuiApp]) -> None:
+    first = _start(qtbot, qapp, started, sandbox=True)
+    with qtbot.waitSignal(first.instance.sig_activation_requested, timeout=10000):
+        assert build_gui(qapp, sandbox_seed="small") is None
+    qtbot.waitUntil(lambda: _org_ids(first) >= DEMO_ORGS, timeout=60000)
+
+
+def test_sandbox_failure_is_shown_not_fatal(qtbot: Any, qapp: Any, started: list[GuiApp], console_home: Path,
+                                            shown_errors: list[BaseException]) -> None:
+    from console.services.paths import AppPaths
+
+    blocked = AppPaths.default().ensure().data_dir / SANDBOX_DB
+    blocked.mkdir()  # a directory where the SQLite file should be: the sandbox cannot open it
+    gui = build_gui(qapp, sandbox_seed="small", sandbox=True)
+    assert gui is not None
+    started.append(gui)
+    qtbot.addWidget(gui.window)
+    with qtbot.waitSignal(gui.events.sig_sandbox_failed, timeout=30000):
+        gui.window.show()
+    assert len(shown_errors) == 1
+    assert gui.window.orgs_page.empty.title.text() == "The sandbox could not start"
+    assert gui.window.isVisible()
