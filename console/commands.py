@@ -1,10 +1,314 @@
-"""Registry of CLI subcommands beyond ``gui``; each feature adds its own ``register`` here."""
+"""Registry of CLI subcommands beyond ``gui``; each feature adds its own ``register`` here.
+
+Commands resolve their connection from ``SCIM_CONSOLE_URL`` + ``SCIM_CONSOLE_TOKEN`` when set,
+else from the active profile (its token from the OS keyring). Tokens are never accepted as
+arguments: ``profiles add`` reads it from ``SCIM_CONSOLE_TOKEN`` or stdin.
+"""
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from console.cli import fail
 from console.sandbox.cli import register as register_sandbox
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+# ---- output helpers
+def _out(text: str) -> None:
+    """The command's output on stdout (errors go through ``console.cli.fail``)."""
+    sys.stdout.write(text + "\n")
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if f.repr}  # repr=False fields (tokens, link URLs) never reach output
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def _emit_json(payload: dict[str, Any]) -> None:
+    _out(json.dumps({"ok": True, **_plain(payload)}, ensure_ascii=False, indent=None))
+
+
+def _table(rows: list[list[str]], headers: list[str]) -> None:
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)]
+    for line in [headers, *rows]:
+        _out("  ".join(str(cell).ljust(w) for cell, w in zip(line, widths, strict=False)).rstrip())
+
+
+def _json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+def _guarded(handler: Handler) -> Handler:
+    """Turn the console's own errors into one-line failures (exit 1), JSON-aware."""
+
+    def run(args: argparse.Namespace) -> int:
+        from console.core.errors import UserFacingError
+        from console.core.redact import redact
+
+        _setup_cli_logging()
+        try:
+            return handler(args)
+        except UserFacingError as exc:
+            text = str(exc) + (f" Hint: {exc.hint}" if exc.hint else "")
+            return fail(redact(text), as_json=getattr(args, "json", False))
+
+    return run
+
+
+# ---- shared plumbing
+def _setup_cli_logging() -> None:
+    """Log to the console's log file, not the terminal: the terminal gets results or one line.
+
+    Skipped when the host process already configured logging (tests, the GUI)."""
+    import logging
+
+    if logging.getLogger().handlers:
+        return
+    from console.services.logging_setup import configure_logging
+    from console.services.paths import AppPaths
+
+    configure_logging(AppPaths.default(), stderr=False)
+
+
+def _store():
+    from console.services.store import Store
+
+    return Store.open()
+
+
+def _secrets(*, strict: bool):
+    from console.services.secrets import SecretStore
+
+    return SecretStore.open(allow_memory_fallback=not strict)
+
+
+# ---- selfcheck
+def _register_selfcheck(parser: argparse.ArgumentParser) -> None:
+    _json_flag(parser)
+    parser.add_argument("--only", action="append", metavar="CHECK",
+                        help="run only this check (repeatable): qt-offscreen, keyring, local-store, "
+                             "tls-truststore, sandbox")
+    parser.set_defaults(handler=_guarded(_run_selfcheck))
+
+
+def _run_selfcheck(args: argparse.Namespace) -> int:
+    from console.services.selfcheck import run_selfcheck
+
+    results = run_selfcheck(args.only)
+    failed = [r for r in results if r.required and not r.ok]
+    if args.json:
+        _out(json.dumps({"ok": not failed, "checks": [r.as_dict() for r in results]}))
+    else:
+        for r in results:
+            mark = "ok  " if r.ok else ("FAIL" if r.required else "warn")
+            _out(f"[{mark}] {r.name:<15} {r.seconds:6.2f}s  {r.detail}")
+    if failed and not args.json:
+        return fail("self-check failed: " + ", ".join(r.name for r in failed))
+    return 1 if failed else 0
+
+
+# ---- orgs
+def _register_orgs(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="orgs_command", metavar="ACTION", required=True)
+    ls = sub.add_parser("list", help="list customer organisations")
+    ls.add_argument("--q", help="filter by name, id or domain")
+    ls.add_argument("--limit", type=int, default=50)
+    ls.add_argument("--cursor", help="continue from a previous page's next_cursor")
+    _json_flag(ls)
+    ls.set_defaults(handler=_guarded(_run_orgs_list))
+
+
+def _run_orgs_list(args: argparse.Namespace) -> int:
+    from console.services.api_client import AdminApiClient
+    from console.services.profiles import ProfileService
+
+    if os.environ.get("SCIM_CONSOLE_URL") or os.environ.get("SCIM_CONSOLE_TOKEN"):
+        client = AdminApiClient.from_env(retries=2)
+    else:
+        store = _store()
+        try:
+            client = ProfileService(store, _secrets(strict=False)).client_for_cli(retries=2)
+        finally:
+            store.close()
+    with client:
+        page = client.list_orgs(q=args.q, limit=args.limit, cursor=args.cursor)
+    if args.json:
+        _emit_json({"items": list(page.items), "next_cursor": page.next_cursor})
+        return 0
+    _table([[o.id, o.name, "on" if o.scim.enabled else "off", o.template.status, str(o.user_counts.total)]
+            for o in page.items], ["ID", "NAME", "SCIM", "TEMPLATE", "USERS"])
+    if page.next_cursor:
+        _out(f"(more: --cursor {page.next_cursor})")
+    return 0
+
+
+# ---- profiles
+def _register_profiles(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="profiles_command", metavar="ACTION", required=True)
+    ls = sub.add_parser("list", help="list connection profiles")
+    _json_flag(ls)
+    ls.set_defaults(handler=_guarded(_run_profiles_list))
+    add = sub.add_parser("add", help="add a profile; the operator token is read from "
+                                     "SCIM_CONSOLE_TOKEN or stdin, never from arguments")
+    add.add_argument("--name", required=True)
+    add.add_argument("--url", required=True, help="the platform's admin API URL")
+    add.add_argument("--operator", default="", help="your name or login, shown in the audit trail")
+    add.add_argument("--no-activate", action="store_true", help="do not make it the active profile")
+    _json_flag(add)
+    add.set_defaults(handler=_guarded(_run_profiles_add))
+    for name, help_text, handler in (
+        ("remove", "remove a profile and its stored token", _run_profiles_remove),
+        ("use", "make a profile the active one", _run_profiles_use),
+    ):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("profile", help="profile name or id")
+        _json_flag(p)
+        p.set_defaults(handler=_guarded(handler))
+
+
+def _read_token() -> str:
+    token = os.environ.get("SCIM_CONSOLE_TOKEN", "").strip()
+    if token:
+        return token
+    if sys.stdin is None:
+        return ""
+    if sys.stdin.isatty():
+        return getpass.getpass("Operator token: ").strip()
+    return sys.stdin.readline().strip()
+
+
+def _run_profiles_list(args: argparse.Namespace) -> int:
+    store = _store()
+    try:
+        profiles = store.profiles.list()
+        active = store.profiles.active()
+    finally:
+        store.close()
+    active_id = active.id if active else None
+    if args.json:
+        _emit_json({"items": [{**_plain(p), "active": p.id == active_id} for p in profiles]})
+        return 0
+    _table([["*" if p.id == active_id else "", p.id, p.name, p.admin_url, "yes" if p.is_sandbox else ""]
+            for p in profiles], ["", "ID", "NAME", "URL", "SANDBOX"])
+    return 0
+
+
+def _run_profiles_add(args: argparse.Namespace) -> int:
+    from console.services.profiles import ProfileService
+
+    token = _read_token()
+    if not token:
+        return fail("no operator token: pipe it on stdin or set SCIM_CONSOLE_TOKEN", as_json=args.json)
+    store = _store()
+    try:
+        service = ProfileService(store, _secrets(strict=True))
+        profile = service.add(args.name, args.url, token, operator=args.operator,
+                              make_active=not args.no_activate)
+    finally:
+        store.close()
+    if args.json:
+        _emit_json({"profile": profile})
+    else:
+        _out(f"added profile {profile.name} ({profile.id})")
+    return 0
+
+
+def _find(service: Any, ref: str) -> Any:
+    from console.core.errors import UserFacingError
+
+    profile = service.find(ref)
+    if profile is None:
+        raise UserFacingError(f"No profile named or with id '{ref}'.")
+    return profile
+
+
+def _run_profiles_remove(args: argparse.Namespace) -> int:
+    from console.services.profiles import ProfileService
+
+    store = _store()
+    try:
+        service = ProfileService(store, _secrets(strict=False))
+        profile = _find(service, args.profile)
+        service.remove(profile.id)
+    finally:
+        store.close()
+    if args.json:
+        _emit_json({"removed": profile.id})
+    else:
+        _out(f"removed profile {profile.name} ({profile.id})")
+    return 0
+
+
+def _run_profiles_use(args: argparse.Namespace) -> int:
+    from console.services.profiles import ProfileService
+
+    store = _store()
+    try:
+        service = ProfileService(store, _secrets(strict=False))
+        profile = service.switch(_find(service, args.profile).id)
+    finally:
+        store.close()
+    if args.json:
+        _emit_json({"active": profile})
+    else:
+        _out(f"active profile: {profile.name} ({profile.id})")
+    return 0
+
+
+# ---- audit
+def _register_audit(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    ls = sub.add_parser("list", help="show the console's local audit trail, newest first")
+    ls.add_argument("--org", help="only this org id")
+    ls.add_argument("--action")
+    ls.add_argument("--outcome")
+    ls.add_argument("--text", help="substring of action, org, actor, params or detail")
+    ls.add_argument("--limit", type=int, default=50)
+    _json_flag(ls)
+    ls.set_defaults(handler=_guarded(_run_audit_list))
+
+
+def _run_audit_list(args: argparse.Namespace) -> int:
+    from console.core.models import AuditFilter
+
+    store = _store()
+    try:
+        records = store.audit.query(AuditFilter(org_id=args.org, action=args.action, outcome=args.outcome,
+                                                text=args.text, limit=args.limit))
+    finally:
+        store.close()
+    if args.json:
+        _emit_json({"items": records})
+        return 0
+    rows = [[r.ts.strftime("%Y-%m-%d %H:%M:%SZ"), r.actor, r.org_id or "", r.action, r.outcome,
+             r.detail or ""] for r in records]
+    _table(rows, ["TIME (UTC)", "ACTOR", "ORG", "ACTION", "OUTCOME", "DETAIL"])
+    return 0
+
 
 COMMANDS = [
     ("sandbox", "run the sandbox platform (admin API + SCIM 2.0) and its Entra simulator",
      register_sandbox),
+    ("selfcheck", "check what works on this machine (Qt, keyring, store, TLS, sandbox)", _register_selfcheck),
+    ("orgs", "customer organisations on the platform", _register_orgs),
+    ("profiles", "connection profiles (platform URL + operator token in the OS keyring)", _register_profiles),
+    ("audit", "the console's local audit trail", _register_audit),
 ]

@@ -1,0 +1,102 @@
+"""Shared test fixtures.
+
+* Qt runs offscreen (set before anything imports PySide6).
+* Every test gets fresh config/data/log dirs (``SCIM_CONSOLE_HOME``) so nothing touches the
+  developer's real files, and an in-memory keyring so nothing touches the real one.
+* ``sandbox`` is a real sandbox platform: uvicorn on 127.0.0.1, a real SQLite file in a temp dir.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import keyring
+import keyring.backend
+import keyring.errors
+import pytest
+
+
+class MemoryKeyring(keyring.backend.KeyringBackend):
+    """In-memory keyring backend for unit tests (keyring's documented runtime configuration)."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.store: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.store.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.store[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if self.store.pop((service, username), None) is None:
+            raise keyring.errors.PasswordDeleteError(username)
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring(request: pytest.FixtureRequest) -> Iterator[MemoryKeyring | None]:
+    """Every test uses an in-memory keyring, except the real Secret Service tests."""
+    if request.node.get_closest_marker("secret_service"):
+        yield None
+        return
+    previous = keyring.get_keyring()
+    ring = MemoryKeyring()
+    keyring.set_keyring(ring)
+    yield ring
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture(autouse=True)
+def console_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Redirect every console directory (config, data, logs, cache) into the test's temp dir."""
+    home = tmp_path / "console-home"
+    home.mkdir()
+    monkeypatch.setenv("SCIM_CONSOLE_HOME", str(home))
+    monkeypatch.delenv("SCIM_CONSOLE_URL", raising=False)
+    monkeypatch.delenv("SCIM_CONSOLE_TOKEN", raising=False)
+    monkeypatch.delenv("SCIM_CONSOLE_DB_URL", raising=False)
+    return home
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Auto-mark tests that use a QApplication as ``gui`` (so ``-m "not gui"`` runs headless)."""
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "qtbot" in fixtures or "qapp" in fixtures:
+            item.add_marker(pytest.mark.gui)
+
+
+@pytest.fixture(scope="session")
+def _sandbox_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    from console.sandbox.server import SandboxServer
+
+    db = tmp_path_factory.mktemp("sandbox") / "platform.db"
+    with SandboxServer(db_path=db, seed="demo") as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox(_sandbox_session: object) -> object:
+    """A running sandbox platform seeded with the demo data (shared by the session: read-mostly).
+
+    Tests that change data should create their own org through the admin API, or use
+    ``fresh_sandbox``.
+    """
+    return _sandbox_session
+
+
+@pytest.fixture
+def fresh_sandbox(tmp_path: Path) -> Iterator[object]:
+    """A running sandbox platform on its own empty database, for tests that change things."""
+    from console.sandbox.server import SandboxServer
+
+    with SandboxServer(db_path=tmp_path / "platform.db", seed="empty") as server:
+        yield server
