@@ -22,7 +22,7 @@ Registrar = Callable[[argparse.ArgumentParser], None]
 
 def _register_gui(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sandbox", action="store_true",
-                        help="connect to a fresh embedded sandbox platform instead of the active profile")
+                        help="connect to the embedded sandbox platform instead of the active profile")
     parser.set_defaults(handler=_run_gui)
 
 
@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="scim-console", description=APP_NAME)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--sandbox", action="store_true",
-                        help="open the GUI on a fresh embedded sandbox platform")
+                        help="open the GUI on the embedded sandbox platform (started on this machine)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text, register in _subcommands():
         register(sub.add_parser(name, help=help_text))

@@ -30,7 +30,7 @@ import console
 from console.core.errors import UserFacingError
 from console.services.logging_setup import configure_logging, shutdown_logging
 from console.services.paths import AppPaths
-from console.ui import errors, resources, theme
+from console.ui import errors, messages, resources, theme
 from console.ui.connection import Connection
 from console.ui.context import AppContext
 from console.ui.main_window import MainWindow
@@ -146,6 +146,12 @@ def build_gui(app: QApplication, *, sandbox: bool = False, sandbox_seed: str = "
                      audit_provider=audit_provider, keyring_status="opening…",
                      apply_theme=lambda name: theme.apply_theme(app, name), apply_log_level=apply_log_level)
     window = MainWindow(ctx)
+    bridge = messages.MessageBridge(app)
+    bridge.sig_message_received.connect(
+        lambda level, text: window.show_status(messages.status_text(level, text),
+                                               messages.STATUS_TIMEOUT_MS.get(level, 8_000)))
+    app.aboutToQuit.connect(bridge.close)
+    bridge.start()
     instance.sig_activation_requested.connect(window.bring_to_front)
     gui = GuiApp(app=app, paths=paths, settings=settings, runner=runner, connection=connection,
                  window=window, store=None, profiles=None, instance=instance, presenter=presenter,
