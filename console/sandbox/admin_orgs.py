@@ -12,9 +12,7 @@ from console.sandbox import admin_models as m
 from console.sandbox.admin_common import DEFAULT_PAGE, CursorQ, LimitQ, get_org, public_base
 from console.sandbox.admin_views import (
     audit_view,
-    decode_cursor,
-    decode_int_cursor,
-    encode_cursor,
+    keyset_page,
     org_detail,
     org_summary,
     template_view,
@@ -37,21 +35,13 @@ def list_orgs(
     limit: LimitQ = DEFAULT_PAGE,
     cursor: CursorQ = None,
 ) -> dict[str, object]:
-    after = decode_cursor("org", cursor)
-    stmt = select(Org).order_by(Org.id)
+    stmt = select(Org)
     if q:
         needle = q.casefold()
         stmt = stmt.where(or_(func.instr(func.lower(Org.name), needle) > 0, func.instr(Org.id, needle) > 0))
-    if after is not None:
-        stmt = stmt.where(Org.id > after)
-    orgs = session.scalars(stmt.limit(limit + 1)).all()
-    more = len(orgs) > limit
-    orgs = orgs[:limit]
     base = public_base(request)
-    return {
-        "items": [org_summary(session, o, base) for o in orgs],
-        "next_cursor": encode_cursor("org", orgs[-1].id) if more else None,
-    }
+    return keyset_page(session, stmt, Org.id, kind="org", limit=limit, cursor=cursor,
+                       view=lambda org: org_summary(session, org, base))
 
 
 @router.get("/orgs/{org_id}", response_model=m.OrgDetail, summary="One organisation")
@@ -68,17 +58,9 @@ def list_work_areas(
     cursor: CursorQ = None,
 ) -> dict[str, object]:
     get_org(session, org_id)
-    after = decode_cursor("wa", cursor)
-    stmt = select(WorkArea).where(WorkArea.org_id == org_id).order_by(WorkArea.id)
-    if after is not None:
-        stmt = stmt.where(WorkArea.id > after)
-    rows = session.scalars(stmt.limit(limit + 1)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {
-        "items": [work_area_view(w) for w in rows],
-        "next_cursor": encode_cursor("wa", rows[-1].id) if more else None,
-    }
+    stmt = select(WorkArea).where(WorkArea.org_id == org_id)
+    return keyset_page(session, stmt, WorkArea.id, kind="wa", limit=limit, cursor=cursor,
+                       view=work_area_view)
 
 
 @router.post(
@@ -137,17 +119,9 @@ def list_templates(
     cursor: CursorQ = None,
 ) -> dict[str, object]:
     get_org(session, org_id)
-    after = decode_cursor("tpl", cursor)
-    stmt = select(Template).where(Template.org_id == org_id).order_by(Template.id)
-    if after is not None:
-        stmt = stmt.where(Template.id > after)
-    rows = session.scalars(stmt.limit(limit + 1)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {
-        "items": [template_view(t) for t in rows],
-        "next_cursor": encode_cursor("tpl", rows[-1].id) if more else None,
-    }
+    stmt = select(Template).where(Template.org_id == org_id)
+    return keyset_page(session, stmt, Template.id, kind="tpl", limit=limit, cursor=cursor,
+                       view=template_view)
 
 
 @router.post(
@@ -223,14 +197,6 @@ def list_audit(
     cursor: CursorQ = None,
 ) -> dict[str, object]:
     get_org(session, org_id)
-    before = decode_int_cursor("audit", cursor)
-    stmt = select(AuditEntry).where(AuditEntry.org_id == org_id).order_by(AuditEntry.id.desc())
-    if before is not None:
-        stmt = stmt.where(AuditEntry.id < before)
-    rows = session.scalars(stmt.limit(limit + 1)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {
-        "items": [audit_view(a) for a in rows],
-        "next_cursor": encode_cursor("audit", rows[-1].id) if more else None,
-    }
+    stmt = select(AuditEntry).where(AuditEntry.org_id == org_id)
+    return keyset_page(session, stmt, AuditEntry.id, kind="audit", limit=limit, cursor=cursor,
+                       view=audit_view, newest_first=True)

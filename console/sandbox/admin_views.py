@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from console.sandbox.db import (
@@ -58,6 +59,41 @@ def decode_int_cursor(kind: str, cursor: str | None) -> int | None:
         return int(value)
     except ValueError:
         raise ApiError(400, "invalid_cursor", "The cursor is not valid for this list.") from None
+
+
+def keyset_page(
+    session: Session,
+    stmt: Select[Any],
+    key: Any,
+    *,
+    kind: str,
+    limit: int,
+    cursor: str | None,
+    view: Callable[[Any], dict[str, Any]],
+    newest_first: bool = False,
+) -> dict[str, object]:
+    """One page of ``stmt`` ordered by the unique ``key`` column: ``{"items", "next_cursor"}``.
+
+    Keyset paging (``key > last`` / ``key < last``) costs the same on page 1 and page 1000, and
+    a row inserted meanwhile never shifts a page. ``newest_first`` pages integer keys downwards.
+    """
+    if newest_first:
+        before = decode_int_cursor(kind, cursor)
+        stmt = stmt.order_by(key.desc())
+        if before is not None:
+            stmt = stmt.where(key < before)
+    else:
+        after = decode_cursor(kind, cursor)
+        stmt = stmt.order_by(key)
+        if after is not None:
+            stmt = stmt.where(key > after)
+    rows = session.scalars(stmt.limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {
+        "items": [view(row) for row in rows],
+        "next_cursor": encode_cursor(kind, getattr(rows[-1], key.key)) if more else None,
+    }
 
 
 def scim_base_url(base: str, org_id: str) -> str:

@@ -151,3 +151,29 @@ def test_unknown_body_fields_are_rejected(fresh_sandbox: SandboxServer) -> None:
 
 def test_db_path_fixture_is_real_sqlite(small: SandboxServer) -> None:
     assert Path(small.db_path).read_bytes()[:16] == b"SQLite format 3\x00"
+
+
+def test_work_areas_and_audit_pages_cover_everything_once(fresh_sandbox: SandboxServer) -> None:
+    """Keyset paging: ascending ids for work areas, newest first for the audit log."""
+    with admin_client(fresh_sandbox) as c:
+        for i in range(5):
+            assert c.post("/orgs/acme/work-areas", json={"name": f"Area {i}"}).status_code == 201
+
+        def walk(path: str) -> list[dict[str, Any]]:
+            items: list[dict[str, Any]] = []
+            cursor = None
+            while True:
+                page = c.get(path, params={"limit": 2, **({"cursor": cursor} if cursor else {})}).json()
+                assert len(page["items"]) <= 2
+                items += page["items"]
+                cursor = page["next_cursor"]
+                if cursor is None:
+                    return items
+
+        areas = walk("/orgs/acme/work-areas")
+        audit = walk("/orgs/acme/audit")
+    assert sorted(a["name"] for a in areas) == [f"Area {i}" for i in range(5)]
+    assert [a["id"] for a in areas] == sorted(a["id"] for a in areas)
+    created = [e for e in audit if e["action"] == "work_area.create"]
+    assert [e["params"]["name"] for e in created] == [f"Area {i}" for i in reversed(range(5))]
+    assert [e["id"] for e in audit] == sorted((e["id"] for e in audit), reverse=True)
