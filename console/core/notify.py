@@ -7,6 +7,7 @@ and delivered to the first subscriber, as qutebrowser's ``GlobalMessageBridge`` 
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ class Message:
 
 Callback = Callable[[Message], None]
 
+_log = logging.getLogger(__name__)
 _MAX_CACHED = 100  # a runaway loop before the window exists must not grow memory forever
 _lock = threading.Lock()
 _subscribers: list[Callback] = []
@@ -63,7 +65,10 @@ def send(level: Level, text: str) -> None:
             _pending.append(message)
             del _pending[:-_MAX_CACHED]
     for callback in targets:
-        callback(message)
+        try:
+            callback(message)
+        except Exception:  # noqa: BLE001 - a broken listener must not fail the service that reported
+            _log.exception("notification subscriber failed")
 
 
 def info(text: str) -> None:

@@ -60,6 +60,7 @@ class GuiApp:
     presenter: errors.ErrorPresenter
     events: GuiEvents
     sandbox: Any = None
+    bridge: messages.MessageBridge | None = None
     _closed: bool = field(default=False, repr=False)
 
     def shutdown(self) -> None:
@@ -67,6 +68,8 @@ class GuiApp:
             return
         self._closed = True
         log.info("shutting down")
+        if self.bridge is not None:
+            self.bridge.close()  # later notifier messages must not reach a deleted window
         self.runner.shutdown(timeout=5.0)
         self.connection.close()
         if self.sandbox is not None:
@@ -146,17 +149,16 @@ def build_gui(app: QApplication, *, sandbox: bool = False, sandbox_seed: str = "
                      audit_provider=audit_provider, keyring_status="opening…",
                      apply_theme=lambda name: theme.apply_theme(app, name), apply_log_level=apply_log_level)
     window = MainWindow(ctx)
-    bridge = messages.MessageBridge(app)
+    bridge = messages.MessageBridge(window)
     bridge.sig_message_received.connect(
         lambda level, text: window.show_status(messages.status_text(level, text),
                                                messages.STATUS_TIMEOUT_MS.get(level, 8_000)))
-    app.aboutToQuit.connect(bridge.close)
-    bridge.start()
     instance.sig_activation_requested.connect(window.bring_to_front)
     gui = GuiApp(app=app, paths=paths, settings=settings, runner=runner, connection=connection,
                  window=window, store=None, profiles=None, instance=instance, presenter=presenter,
-                 events=GuiEvents(app))
+                 events=GuiEvents(app), bridge=bridge)
     app.aboutToQuit.connect(gui.shutdown)
+    bridge.start()
     _open_services(gui, holder, sandbox=sandbox, sandbox_seed=sandbox_seed)
     return gui
 

@@ -45,3 +45,22 @@ def test_cache_is_bounded() -> None:
     notify.subscribe(got.append)
     assert len(got) == 100
     assert got[-1].text == "m499"
+
+
+def test_a_failing_subscriber_does_not_fail_the_sender_or_other_subscribers(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    got: list[str] = []
+
+    def broken(_message: notify.Message) -> None:
+        raise RuntimeError("window already deleted")
+
+    off_broken = notify.subscribe(broken)
+    off_good = notify.subscribe(lambda m: got.append(m.text))
+    try:
+        notify.info("still delivered")
+    finally:
+        off_broken()
+        off_good()
+    assert got == ["still delivered"]
+    assert "notification subscriber failed" in caplog.text

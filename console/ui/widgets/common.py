@@ -34,7 +34,8 @@ def fit_wrapped(*labels: QLabel) -> None:
     """
     for label in labels:
         label.ensurePolished()
-        label.setMinimumHeight(label.heightForWidth(label.width()) if label.wordWrap() else 0)
+        # heightForWidth() is -1 for an empty text; a negative minimum makes Qt warn.
+        label.setMinimumHeight(max(0, label.heightForWidth(label.width())) if label.wordWrap() else 0)
 
 
 class EmptyState(QWidget):
