@@ -37,12 +37,44 @@ def run_once(home: str, timeout: float) -> float:
     raise RuntimeError(f"no trace line (rc={proc.returncode}): {proc.stderr[-1500:]}")
 
 
+# The floor: interpreter + PySide6 import + QApplication + one empty window, exposed. The console's
+# number is reported as a ratio to this, measured in the same run.
+BASELINE = """
+import sys, time
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication, QMainWindow
+app = QApplication(sys.argv)
+w = QMainWindow(); w.resize(1180, 720)
+class Watch(QObject):
+    def eventFilter(self, obj, event):
+        h = w.windowHandle()
+        if event.type() == QEvent.Type.Expose and h is not None and h.isExposed():
+            print(f"first-window-exposed-at {time.time():.6f}", flush=True)
+            QTimer.singleShot(0, app.quit)
+        return False
+watch = Watch(); w.show(); w.windowHandle().installEventFilter(watch)
+app.exec()
+"""
+
+
+def baseline_once(timeout: float) -> float:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    spawned = time.time()
+    proc = subprocess.run([sys.executable, "-c", BASELINE], env=env, capture_output=True, text=True,
+                          timeout=timeout)
+    for line in proc.stdout.splitlines():
+        if line.startswith("first-window-exposed-at"):
+            return float(line.split()[1]) - spawned
+    raise RuntimeError(f"baseline printed no trace line (rc={proc.returncode}): {proc.stderr[-1500:]}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--fresh", action="store_true")
     args = parser.parse_args()
     times: list[float] = []
+    floor = [baseline_once(60) for _ in range(args.runs)]
     prepared = tempfile.mkdtemp(prefix="cold-start-")
     if not args.fresh:
         run_once(prepared, 120)  # creates the profile and the sandbox DB; not measured
@@ -50,8 +82,10 @@ def main() -> int:
         home = tempfile.mkdtemp(prefix="cold-start-") if args.fresh else prepared
         times.append(run_once(home, 120))
     label = "fresh home" if args.fresh else "prepared home"
+    median, base = statistics.median(times), statistics.median(floor)
     print(f"cold start → first window exposed ({label}, offscreen): "
-          f"median {statistics.median(times):.3f} s; runs {[round(t, 3) for t in times]}")
+          f"median {median:.3f} s; runs {[round(t, 3) for t in times]}")
+    print(f"baseline (bare PySide6 window): median {base:.3f} s; console / baseline = {median / base:.2f}×")
     return 0
 
 
