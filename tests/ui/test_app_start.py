@@ -67,6 +67,13 @@ def test_new_user_sees_sandbox_orgs(qtbot: Any, qapp: Any, started: list[GuiApp]
     gui.window.close()
     gui.shutdown()
     assert gui.sandbox is None  # stopped on quit
+    shutdown_logging()
+    # Nothing on disk holds the token: logs, the local store, the sandbox DB, settings, WAL files.
+    scanned = [p for p in console_home.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".log" for p in scanned)
+    assert any(p.name == SANDBOX_DB for p in scanned)
+    for path in scanned:
+        assert operator_token.encode() not in path.read_bytes(), f"operator token leaked into {path}"
 
 
 def test_second_start_reuses_the_sandbox_db_and_profile(qtbot: Any, qapp: Any, started: list[GuiApp]) -> None:
