@@ -6,16 +6,16 @@ built, so ``data()`` is a tuple index (O(1)) however often the view repaints.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 
 from console.core.models import OrgSummary
+from console.ui.models.rows_model import RowsModel
 
 COLUMNS = ("Name", "ID", "Domains", "SCIM", "Template", "Users")
 SCIM_COL, TEMPLATE_COL = 3, 4
@@ -30,7 +30,6 @@ _TEMPLATE_TIP = {
 ORG_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
 
-Index = QModelIndex | QPersistentModelIndex
 
 
 
@@ -80,63 +79,33 @@ class OrgRow:
         return cls(org, display, tips, keys, not org.template.ok)
 
 
-class OrgsModel(QAbstractTableModel):
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: tuple[OrgRow, ...] = ()
+class OrgsModel(RowsModel[OrgRow]):
+    columns = COLUMNS
 
     # ---- Public API
 
     def set_orgs(self, orgs: Iterable[OrgSummary]) -> None:
-        assert threading.current_thread() is threading.main_thread(), "models change on the GUI thread only"
-        self.beginResetModel()
-        self._rows = tuple(OrgRow.of(o) for o in orgs)
-        self.endResetModel()
+        self.set_rows(OrgRow.of(o) for o in orgs)
 
     def append_orgs(self, orgs: Sequence[OrgSummary]) -> None:
-        assert threading.current_thread() is threading.main_thread(), "models change on the GUI thread only"
-        if not orgs:
-            return
-        first = len(self._rows)
-        self.beginInsertRows(QModelIndex(), first, first + len(orgs) - 1)
-        self._rows = self._rows + tuple(OrgRow.of(o) for o in orgs)
-        self.endInsertRows()
+        self.append_rows([OrgRow.of(o) for o in orgs])
 
     def org_at(self, row: int) -> OrgSummary | None:
-        return self._rows[row].org if 0 <= row < len(self._rows) else None
+        found = self.row_at(row)
+        return found.org if found is not None else None
 
     def org_ids(self) -> list[str]:
-        return [r.org.id for r in self._rows]
+        return [r.org.id for r in self.rows()]
 
-    # ---- Qt overrides
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        row = self._rows[index.row()]
-        col = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return row.display[col]
+    def role_data(self, row: OrgRow, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.ToolTipRole:
-            return row.tips[col]
+            return row.tips[column]
         if role == SORT_ROLE:
-            return row.sort_keys[col]
+            return row.sort_keys[column]
         if role == ORG_ROLE:
             return row.org
-        if role == Qt.ItemDataRole.FontRole and col == TEMPLATE_COL and row.needs_attention:
+        if role == Qt.ItemDataRole.FontRole and column == TEMPLATE_COL and row.needs_attention:
             return _bold()
-        if role == Qt.ItemDataRole.TextAlignmentRole and col == len(COLUMNS) - 1:
+        if role == Qt.ItemDataRole.TextAlignmentRole and column == len(COLUMNS) - 1:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section]
         return None
