@@ -106,13 +106,22 @@ def _register_selfcheck(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--only", action="append", metavar="CHECK",
                         help="run only this check (repeatable): qt-offscreen, keyring, local-store, "
                              "tls-truststore, sandbox")
+    parser.add_argument("--require-keyring", action="store_true",
+                        help="fail when no persistent OS keyring is available (CI of the bundle)")
+    # Internal: the Qt check runs this in a child process (the bundle has no `python -c`).
+    parser.add_argument("--qt-probe", action="store_true", help=argparse.SUPPRESS)
     parser.set_defaults(handler=_guarded(_run_selfcheck))
 
 
 def _run_selfcheck(args: argparse.Namespace) -> int:
+    if args.qt_probe:
+        from console.ui.qt_probe import probe
+
+        _out(probe())
+        return 0
     from console.services.selfcheck import run_selfcheck
 
-    results = run_selfcheck(args.only)
+    results = run_selfcheck(args.only, require_keyring=args.require_keyring)
     failed = [r for r in results if r.required and not r.ok]
     if args.json:
         _out(json.dumps({"ok": not failed, "checks": [r.as_dict() for r in results]}))

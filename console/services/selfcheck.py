@@ -39,20 +39,19 @@ class CheckResult:
         return asdict(self)
 
 
-_QT_PROBE = (
-    "import os; os.environ.setdefault('QT_QPA_PLATFORM', 'offscreen');"
-    "from PySide6 import __version__ as v; from PySide6.QtWidgets import QApplication, QWidget;"
-    "app = QApplication([]); w = QWidget(); w.resize(10, 10); w.show(); app.processEvents();"
-    "print(f'PySide6 {v}, platform {app.platformName()}')"
-)
+def qt_probe_command() -> list[str]:
+    """The child process that runs ``console.ui.qt_probe`` (the bundle's own executable when frozen)."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "selfcheck", "--qt-probe"]
+    return [sys.executable, "-m", "console", "selfcheck", "--qt-probe"]
 
 
 def check_qt() -> tuple[bool, str]:
     env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
-    proc = subprocess.run([sys.executable, "-c", _QT_PROBE], capture_output=True, text=True,
+    proc = subprocess.run(qt_probe_command(), capture_output=True, text=True,
                           timeout=QT_TIMEOUT_S, env=env, check=False)
-    if proc.returncode == 0:
-        return True, proc.stdout.strip()
+    if proc.returncode == 0 and proc.stdout.strip():
+        return True, proc.stdout.strip().splitlines()[-1]
     last = (proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1]
     return False, f"Qt platform plugin failed to load: {last}"
 
@@ -124,11 +123,13 @@ CHECKS: tuple[tuple[str, Callable[[], tuple[bool, str]], bool], ...] = (
 )
 
 
-def run_selfcheck(only: list[str] | None = None) -> list[CheckResult]:
+def run_selfcheck(only: list[str] | None = None, *, require_keyring: bool = False) -> list[CheckResult]:
+    """Run the checks; ``require_keyring`` makes a missing persistent keyring a failure (bundle CI)."""
     results = []
     for name, fn, required in CHECKS:
         if only and name not in only:
             continue
+        required = required or (require_keyring and name == "keyring")
         started = time.perf_counter()
         try:
             ok, detail = fn()

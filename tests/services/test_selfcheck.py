@@ -53,3 +53,11 @@ def test_selfcheck_keeps_the_services_layer_qt_free() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           check=False)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_require_keyring_turns_an_insecure_keyring_into_a_failure() -> None:
+    """The bundle's CI runs ``selfcheck --require-keyring`` under a real Secret Service."""
+    keyring.set_keyring(null.Keyring())
+    [result] = run_selfcheck(["keyring"], require_keyring=True)
+    assert result.required
+    assert not result.ok
