@@ -313,6 +313,74 @@ def _run_audit_list(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- logs (offline Entra exports in DuckDB datasets; see console/services/logstore)
+def _register_logs(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="logs_command", metavar="ACTION", required=True)
+    op = sub.add_parser("open", help="import an Entra/platform log export (JSON, NDJSON, Graph pages, zip)")
+    op.add_argument("file")
+    _json_flag(op)
+    op.set_defaults(handler=_guarded(_run_logs_open))
+    q = sub.add_parser("query", help="query an imported dataset (newest first)")
+    q.add_argument("dataset", help="dataset id from 'logs open' (or 'latest')")
+    q.add_argument("--status")
+    q.add_argument("--error-code")
+    q.add_argument("--text", help="substring of identities, error reasons, modified properties")
+    q.add_argument("--limit", type=int, default=50)
+    _json_flag(q)
+    q.set_defaults(handler=_guarded(_run_logs_query))
+
+
+def _log_catalog():
+    from console.services.logstore import LogCatalog
+    from console.services.paths import AppPaths
+
+    return LogCatalog.for_paths(AppPaths.default().ensure())
+
+
+def _run_logs_open(args: argparse.Namespace) -> int:
+    info, report = _log_catalog().import_file(args.file)
+    if args.json:
+        _emit_json({"dataset": info.as_dict(), "import": report.as_dict()})
+        return 0
+    files = ", ".join(report.files)
+    _out(f"dataset {info.id}: {info.records:,} events from {files} ({report.seconds:.1f} s)")
+    _out("  " + ", ".join(f"{k}: {v:,}" for k, v in sorted(info.counts.items())))
+    for w in report.warnings:
+        _out(f"  warning: {w}")
+    return 0
+
+
+def _run_logs_query(args: argparse.Namespace) -> int:
+    from console.core.errors import UserFacingError
+    from console.services.logstore import DISPLAY_COLUMNS, LogFilter
+
+    catalog = _log_catalog()
+    dataset_id = args.dataset
+    if dataset_id == "latest":
+        infos = catalog.list()
+        if not infos:
+            raise UserFacingError("No imported datasets yet.", hint="Run 'scim-console logs open FILE'.")
+        dataset_id = infos[0].id
+    try:
+        ds = catalog.open(dataset_id)
+    except (OSError, ValueError):  # no such dataset (missing file) or a malformed id
+        raise UserFacingError(f"No dataset {dataset_id!r}.", hint="See 'scim-console logs open'.") from None
+    try:
+        res = ds.query(LogFilter(status=args.status, error_code=args.error_code, text=args.text),
+                       page_size=max(1, min(args.limit, 10_000)))
+    finally:
+        ds.close()
+    rows = [dict(zip(("seq", *DISPLAY_COLUMNS), r, strict=True)) for r in res.first_page]
+    if args.json:
+        _emit_json({"dataset": dataset_id, "total": res.total, "counts": res.counts, "items": rows})
+        return 0
+    _table([[str(r["time"])[:19], r["action"] or "", r["status"] or "", r["error_code"] or "",
+             r["source_upn"] or "", r["target_id"] or ""] for r in rows],
+           ["TIME (UTC)", "ACTION", "STATUS", "ERROR", "SOURCE", "TARGET"])
+    _out(f"{res.total:,} matching; " + ", ".join(f"{k}: {v:,}" for k, v in res.counts.items()))
+    return 0
+
+
 COMMANDS = [
     ("sandbox", "run the sandbox platform (admin API + SCIM 2.0) and its Entra simulator",
      register_sandbox),
@@ -320,4 +388,5 @@ COMMANDS = [
     ("orgs", "customer organisations on the platform", _register_orgs),
     ("profiles", "connection profiles (platform URL + operator token in the OS keyring)", _register_profiles),
     ("audit", "the console's local audit trail", _register_audit),
+    ("logs", "provisioning logs: import Entra exports and query them offline", _register_logs),
 ]

@@ -29,8 +29,9 @@ from console.ui.connection import CONNECTED, CONNECTING, ERROR
 from console.ui.context import AppContext
 from console.ui.dialogs.connections_dialog import ConnectionsDialog
 from console.ui.pages.audit_page import AuditPage
+from console.ui.pages.logs_page import LogsPage
 from console.ui.pages.orgs_page import OrgsPage
-from console.ui.pages.placeholder_page import provisioning_logs_page, reconciliation_page
+from console.ui.pages.placeholder_page import reconciliation_page
 from console.ui.pages.settings_page import SettingsPage, open_folder
 from console.ui.widgets.common import plain_label
 
@@ -70,7 +71,7 @@ class MainWindow(QMainWindow):
     def _build_pages(self) -> None:
         ctx = self.ctx
         self.orgs_page = OrgsPage(ctx.connection.api, ctx.runner)
-        self.logs_page = provisioning_logs_page()
+        self.logs_page = LogsPage(ctx.paths, ctx.runner, ctx.connection.api)
         self.reconciliation_page = reconciliation_page()
         self.audit_page = AuditPage(ctx.audit_provider, ctx.runner)
         self.settings_page = SettingsPage(ctx.settings, ctx.paths, ctx.keyring_status)
