@@ -18,6 +18,7 @@ from typing import Any
 
 import duckdb
 
+from console.core.entra_log_schema import EVENT_COLUMNS
 from console.services.logstore.importer import ensure_schema
 
 DISPLAY_COLUMNS = (
@@ -34,30 +35,7 @@ DISPLAY_COLUMNS = (
 SORTABLE = frozenset(
     (*DISPLAY_COLUMNS, "seq", "source_name", "source_id", "event_id", "change_id", "http_status")
 )
-DETAIL_COLUMNS = (
-    "seq",
-    "event_id",
-    "time",
-    "action",
-    "status",
-    "error_code",
-    "error_reason",
-    "source_id",
-    "source_upn",
-    "source_name",
-    "target_id",
-    "job_id",
-    "cycle_id",
-    "change_id",
-    "duration_ms",
-    "http_status",
-    "initiator_type",
-    "service_principal",
-    "modified_properties",
-    "steps",
-    "raw",
-    "source_file",
-)
+DETAIL_COLUMNS = (*EVENT_COLUMNS, "source_file")
 
 
 @dataclass(frozen=True)

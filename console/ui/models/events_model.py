@@ -14,6 +14,8 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
+from console.services.logstore.dataset import DISPLAY_COLUMNS
+
 PAGE = 256
 HEADERS = (
     "Time (UTC)",
@@ -26,17 +28,7 @@ HEADERS = (
     "Cycle",
     "Duration ms",
 )
-SORT_KEYS = (
-    "time",
-    "action",
-    "status",
-    "error_code",
-    "source_upn",
-    "target_id",
-    "job_id",
-    "cycle_id",
-    "duration_ms",
-)
+SORT_KEYS = DISPLAY_COLUMNS  # the column each header sorts by, in column order
 SEQ_ROLE = Qt.ItemDataRole.UserRole + 1
 _STATUS_COLOURS = {"failure": QColor("#c62828"), "warning": QColor("#b26a00"), "skipped": QColor("#6b6b6b")}
 _Index = QModelIndex | QPersistentModelIndex
