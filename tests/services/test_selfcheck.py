@@ -11,6 +11,7 @@ import pytest
 from keyring.backends import null
 
 from console.services.selfcheck import CHECKS, run_selfcheck
+from console.services.store.schema import SCHEMA_VERSION
 
 
 def test_all_checks_pass_on_this_machine() -> None:
@@ -21,7 +22,7 @@ def test_all_checks_pass_on_this_machine() -> None:
     by_name = {r.name: r for r in results}
     assert "offscreen" in by_name["qt-offscreen"].detail
     assert "MemoryKeyring (persistent)" in by_name["keyring"].detail
-    assert by_name["local-store"].detail.startswith("schema v2")
+    assert by_name["local-store"].detail.startswith(f"schema v{SCHEMA_VERSION}")
     tls = by_name["tls-truststore"].detail
     assert "OS CA certificates" in tls or "verifier" in tls
     assert "health ok" in by_name["sandbox"].detail

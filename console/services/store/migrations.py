@@ -10,6 +10,8 @@ version a real database file lives in ``tests/data/db/v{N}.sqlite`` and a test u
 * v2 — the audit viewer: ``audit_trail.detail`` (why an action failed, shown in the viewer and
   searched by its text filter) and indexes for its filters (time; org + time; action + time),
   which turn "newest 200 for org X" from a full scan into an index range.
+* v3 — ``pending_deliveries``: SCIM tokens waiting to reach the customer (token id, last four,
+  fingerprint, expiry, how and when delivered, when purged from the keyring). Never the token.
 """
 
 from __future__ import annotations
@@ -108,7 +110,25 @@ def v2(conn: Connection) -> None:
         index.create(conn)
 
 
-STEPS: tuple[Step, ...] = (v1, v2)
+def v3(conn: Connection) -> None:
+    md = MetaData()  # frozen copy of the v3 table
+    Table("pending_deliveries", md,
+          Column("token_id", String(100), primary_key=True),
+          Column("org_id", String(200), nullable=False),
+          Column("profile_id", String(64)),
+          Column("last_four", String(8), nullable=False),
+          Column("fingerprint", String(100), nullable=False),
+          Column("created_at", UTCDateTime, nullable=False),
+          Column("expires_at", UTCDateTime, nullable=False),
+          Column("delivered_at", UTCDateTime),
+          Column("method", String(40)),
+          Column("link_id", String(100)),
+          Column("purged_at", UTCDateTime),
+          Index("ix_pending_deliveries_org", "org_id"))
+    md.create_all(conn)
+
+
+STEPS: tuple[Step, ...] = (v1, v2, v3)
 assert len(STEPS) == SCHEMA_VERSION, "schema.SCHEMA_VERSION must equal the number of migration steps"
 
 

@@ -26,7 +26,7 @@ from sqlalchemy import (
     TypeDecorator,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -85,4 +85,22 @@ app_state = Table(
     Column("key", String(200), primary_key=True),
     Column("value", JSON),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# v3: SCIM tokens waiting to reach the customer; the token itself lives only in the OS keyring
+# (``org:<org_id>:scim-token:<token_id>``) until delivered or expired, then it is purged.
+pending_deliveries = Table(
+    "pending_deliveries", metadata,
+    Column("token_id", String(100), primary_key=True),
+    Column("org_id", String(200), nullable=False),
+    Column("profile_id", String(64)),
+    Column("last_four", String(8), nullable=False),
+    Column("fingerprint", String(100), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime),
+    Column("method", String(40)),                 # "link" | "copy" | "age-file"
+    Column("link_id", String(100)),               # the platform's one-time link, when method == "link"
+    Column("purged_at", UTCDateTime),             # removed from the keyring
+    Index("ix_pending_deliveries_org", "org_id"),
 )

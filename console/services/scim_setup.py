@@ -1,0 +1,289 @@
+"""Enable SCIM for an org, rotate and revoke its tokens, and hand a token to the customer (no Qt).
+
+The rules (issue 4 §2, desktop-stack §5.3, §6.7):
+
+* **Keyring first.** The new token is kept only in the OS keyring until it is delivered, so a keyring
+  that cannot keep it refuses *before* anything is minted (:func:`preflight_keyring`).
+* **One intention, one Idempotency-Key.** A network failure or timeout mid-call is retried with the
+  same key (the platform replays the first answer, so no second token is minted); if it still fails,
+  the org's SCIM state is re-queried and the user is told which state it is in
+  (:class:`EnableInterrupted` carries the key so "Try again" reuses it). Never a second mint.
+* **Never the value** in SQLite, logs, audit or messages: only token id, last four, fingerprint.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets as pysecrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from console.core.errors import UserFacingError
+from console.core.models import NewToken, ScimSettings, SecureLink, TokenInfo
+from console.core.redact import register_secret
+from console.services import api_errors as E  # noqa: N812
+from console.services.api_client import new_idempotency_key
+from console.services.pending_deliveries import (
+    DEFAULT_DELIVERY_HOURS,
+    PendingDeliveries,
+    PendingDelivery,
+    secret_key,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+RETRYABLE = (E.NetworkError, E.TimeoutError_, E.ServerError)
+DEFAULT_ATTEMPTS = 3
+
+
+class KeyringUnavailableError(UserFacingError):
+    """The OS keyring cannot keep a SCIM token until delivery: nothing is minted."""
+
+
+class EnableInterruptedError(UserFacingError):
+    """The mint call failed after retries; ``state`` is what a re-query found.
+
+    ``state``: ``"enabled"`` (the platform has it; "Try again" with ``idempotency_key`` replays the
+    token), ``"not_enabled"`` (nothing happened) or ``"unknown"`` (the platform is unreachable).
+    """
+
+    def __init__(self, message: str, *, state: str, idempotency_key: str, hint: str | None = None,
+                 settings: ScimSettings | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.state = state
+        self.idempotency_key = idempotency_key
+        self.settings = settings
+
+
+@dataclass(frozen=True, slots=True)
+class MintResult:
+    """A token just minted (enable or rotate) and stored in the keyring pending delivery."""
+
+    org_id: str
+    scim_base_url: str
+    token: str = field(repr=False)
+    token_info: TokenInfo = field(default=None)  # type: ignore[assignment]
+    pending: PendingDelivery | None = None
+    attempts: int = 1
+    idempotency_key: str = ""
+
+
+def preflight_keyring(secrets: Any) -> None:
+    """Refuse unless the SecretStore is persistent and a write/read/delete round-trip works."""
+    if not getattr(secrets, "is_persistent", False):
+        reason = getattr(secrets, "fallback_reason", None) or "only an in-memory store is available"
+        raise KeyringUnavailableError(
+            f"The SCIM token cannot be kept safely until it is delivered: {reason}. Nothing was changed "
+            "on the platform.",
+            hint="Unlock or install an OS keyring (GNOME Keyring, KeePassXC Secret Service, Windows "
+                 "Credential Manager, macOS Keychain) and try again.")
+    probe_key, probe = "probe:scim-setup", pysecrets.token_hex(8)
+    try:
+        secrets.set(probe_key, probe)
+        ok = secrets.get(probe_key) == probe
+        secrets.delete(probe_key)
+    except UserFacingError as exc:
+        raise KeyringUnavailableError(
+            f"The OS keyring refused to store a test value ({exc}). Nothing was changed on the platform.",
+            hint="Unlock the keyring and try again.") from None
+    if not ok:
+        raise KeyringUnavailableError("The OS keyring did not return what was stored in it. Nothing was "
+                                      "changed on the platform.")
+
+
+def _with_retries(call: Callable[[], T], attempts: int, on_attempt: Callable[[int], None] | None) -> T:
+    """``call`` (which always sends the same Idempotency-Key) up to ``attempts`` times."""
+    last: BaseException | None = None
+    for attempt in range(1, max(1, attempts) + 1):
+        if on_attempt is not None:
+            on_attempt(attempt)
+        try:
+            return call()
+        except RETRYABLE as exc:
+            last = exc
+            log.warning("SCIM token call failed (%s), attempt %d/%d; retrying with the same key",
+                        type(exc).__name__, attempt, attempts)
+    assert last is not None
+    raise last
+
+
+def _store_and_audit(kind: str, client: Any, org_id: str, new: NewToken, secrets: Any, audit: Any,
+                     deliveries: PendingDeliveries, *, operator: str, profile_id: str | None,
+                     hours: int, attempts: int, key: str, scim_base_url: str) -> MintResult:
+    info = new.token_info
+    register_secret(new.token)
+    stored = True
+    try:
+        secrets.set(secret_key(org_id, info.id), new.token)
+        pending = deliveries.add(org_id, info, profile_id=profile_id, hours=hours)
+    except UserFacingError as exc:  # keyring broke between preflight and now: show once, say so
+        stored, pending = False, None
+        log.error("could not keep the new SCIM token for delivery: %s", exc)
+    audit.record(kind, org_id=org_id, profile_id=profile_id, actor=operator, params={
+        "token_id": info.id, "last_four": info.last_four, "fingerprint": info.fingerprint,
+        "expires_at": info.expires_at, "scim_base_url": scim_base_url, "attempts": attempts,
+        "stored_in_keyring": stored,
+        "delivery_expires_at": pending.expires_at if pending else None})
+    return MintResult(org_id, scim_base_url, new.token, info, pending, attempts, key)
+
+
+def _interrupted(client: Any, org_id: str, key: str, exc: BaseException, audit: Any, kind: str,
+                 operator: str, profile_id: str | None) -> EnableInterruptedError:
+    try:
+        settings: ScimSettings | None = client.get_scim(org_id)
+    except UserFacingError:
+        settings = None
+    if settings is None:
+        state, msg = "unknown", ("The platform could not be reached, so it is not known whether SCIM is now "
+                                 f"enabled for {org_id}.")
+        hint = "Try again when the connection is back: the same request is repeated and cannot mint twice."
+    elif settings.enabled and any(t.active for t in settings.tokens):
+        active = sum(1 for t in settings.tokens if t.active)
+        state = "enabled"
+        msg = (f"SCIM is enabled for {org_id} ({active} active token(s)), but the token did not reach the "
+               "console because the connection failed.")
+        hint = ("Try again: the same request is repeated and the platform returns the same token (nothing "
+                "new is minted). If that keeps failing, revoke that token and rotate.")
+    else:
+        state, msg = "not_enabled", f"SCIM was not enabled for {org_id}: the connection failed."
+        hint = "Try again; nothing was changed on the platform."
+    audit.record(kind, outcome="error", org_id=org_id, profile_id=profile_id, actor=operator,
+                 params={"state_after": state}, detail=f"{type(exc).__name__}: {exc}")
+    return EnableInterruptedError(f"{msg} ({exc})", state=state, idempotency_key=key, hint=hint,
+                                  settings=settings)
+
+
+def enable_scim(client: Any, org_id: str, secrets: Any, audit: Any, *, operator: str,
+                deliveries: PendingDeliveries, profile_id: str | None = None,
+                idempotency_key: str | None = None, attempts: int = DEFAULT_ATTEMPTS,
+                delivery_hours: int = DEFAULT_DELIVERY_HOURS, token_lifetime_days: int | None = None,
+                on_attempt: Callable[[int], None] | None = None) -> MintResult:
+    """Enable SCIM and keep the first token in the keyring pending delivery."""
+    preflight_keyring(secrets)
+    key = idempotency_key or new_idempotency_key()
+    seen, hook = _counting(on_attempt)
+    try:
+        new = _with_retries(lambda: client.enable_scim(org_id, idempotency_key=key,
+                                                       token_lifetime_days=token_lifetime_days),
+                            attempts, hook)
+    except RETRYABLE as exc:
+        raise _interrupted(client, org_id, key, exc, audit, "scim.enable", operator, profile_id) from None
+    except E.ConflictError as exc:
+        audit.record("scim.enable", outcome="error", org_id=org_id, profile_id=profile_id, actor=operator,
+                     detail=f"{exc.code}: {exc}")
+        if exc.code == "scim_already_enabled":
+            raise UserFacingError(f"SCIM is already enabled for {org_id}.",
+                                  hint="Use Rotate to issue a new token (the current one stays active "
+                                       "until you revoke it).") from None
+        raise
+    url = new.scim_base_url or client.get_scim(org_id).scim_base_url or ""
+    return _store_and_audit("scim.enable", client, org_id, new, secrets, audit, deliveries,
+                            operator=operator, profile_id=profile_id, hours=delivery_hours,
+                            attempts=len(seen), key=key, scim_base_url=url)
+
+
+def _counting(on_attempt: Callable[[int], None] | None) -> tuple[list[int], Callable[[int], None]]:
+    seen: list[int] = []
+
+    def hook(n: int) -> None:
+        seen.append(n)
+        if on_attempt is not None:
+            on_attempt(n)
+    return seen, hook
+
+
+def rotate_token(client: Any, org_id: str, secrets: Any, audit: Any, *, operator: str,
+                 deliveries: PendingDeliveries, profile_id: str | None = None,
+                 idempotency_key: str | None = None, attempts: int = DEFAULT_ATTEMPTS,
+                 delivery_hours: int = DEFAULT_DELIVERY_HOURS) -> MintResult:
+    """Mint a second token (the old one stays active until revoked) and keep it pending delivery."""
+    preflight_keyring(secrets)
+    key = idempotency_key or new_idempotency_key()
+    seen, hook = _counting(None)
+    try:
+        new = _with_retries(lambda: client.mint_scim_token(org_id, idempotency_key=key), attempts, hook)
+    except RETRYABLE as exc:
+        raise _interrupted(client, org_id, key, exc, audit, "scim.rotate", operator, profile_id) from None
+    except E.ConflictError as exc:
+        audit.record("scim.rotate", outcome="error", org_id=org_id, profile_id=profile_id, actor=operator,
+                     detail=f"{exc.code}: {exc}")
+        if exc.code == "too_many_active_tokens":
+            raise UserFacingError(f"{org_id} already has two active SCIM tokens.",
+                                  hint="Revoke the old token (after the customer switched) before "
+                                       "rotating again.") from None
+        raise
+    settings = client.get_scim(org_id)
+    return _store_and_audit("scim.rotate", client, org_id, new, secrets, audit, deliveries,
+                            operator=operator, profile_id=profile_id, hours=delivery_hours,
+                            attempts=len(seen), key=key, scim_base_url=settings.scim_base_url or "")
+
+
+def revoke_token(client: Any, org_id: str, token_id: str, secrets: Any, audit: Any, *, operator: str,
+                 deliveries: PendingDeliveries, profile_id: str | None = None) -> TokenInfo:
+    """Revoke on the platform (the UI asked for confirmation) and forget any undelivered copy."""
+    try:
+        info = client.revoke_scim_token(org_id, token_id)
+    except UserFacingError as exc:
+        audit.record("scim.revoke", outcome="error", org_id=org_id, profile_id=profile_id, actor=operator,
+                     params={"token_id": token_id}, detail=str(exc))
+        raise
+    secrets.delete(secret_key(org_id, token_id))
+    if deliveries.get(token_id) is not None:
+        deliveries.mark_delivered(token_id, "revoked")
+        deliveries.purge(secrets)
+    audit.record("scim.revoke", org_id=org_id, profile_id=profile_id, actor=operator,
+                 params={"token_id": info.id, "last_four": info.last_four, "fingerprint": info.fingerprint})
+    return info
+
+
+# ---- delivery
+def pending_token(secrets: Any, org_id: str, token_id: str) -> str:
+    value = secrets.get(secret_key(org_id, token_id))
+    if not value:
+        raise UserFacingError("This token is no longer held by the console (delivered, expired or revoked).",
+                              hint="Rotate to issue a new token if the customer never received it.")
+    return str(value)
+
+
+def create_delivery_link(client: Any, org_id: str, token_id: str, secrets: Any, audit: Any, *,
+                         operator: str, deliveries: PendingDeliveries, profile_id: str | None = None,
+                         expires_in_hours: int = DEFAULT_DELIVERY_HOURS) -> SecureLink:
+    """A one-time link on the platform carrying the token. ``link.url`` is itself a secret: show it
+    once, never log or store it (only the link id is kept, to see when the customer opened it)."""
+    token = pending_token(secrets, org_id, token_id)
+    link = client.create_secure_link(token, org_id=org_id, label=f"SCIM token …{token[-4:]}",
+                                     expires_in_hours=expires_in_hours,
+                                     idempotency_key=new_idempotency_key())
+    if link.url:
+        register_secret(link.url)
+    deliveries.set_link(token_id, link.id)
+    audit.record("scim.deliver", org_id=org_id, profile_id=profile_id, actor=operator,
+                 params={"token_id": token_id, "method": "link", "link_id": link.id,
+                         "link_expires_at": link.expires_at})
+    return link
+
+
+def confirm_delivered(org_id: str, token_id: str, method: str, secrets: Any, audit: Any, *, operator: str,
+                      deliveries: PendingDeliveries, profile_id: str | None = None) -> list[str]:
+    """The operator confirms the customer has the token (copy once, file sent): purge it."""
+    deliveries.mark_delivered(token_id, method)
+    audit.record("scim.deliver", org_id=org_id, profile_id=profile_id, actor=operator,
+                 params={"token_id": token_id, "method": method, "confirmed": True})
+    return deliveries.purge(secrets)
+
+
+def refresh_deliveries(client: Any, secrets: Any, deliveries: PendingDeliveries,
+                       now: datetime | None = None) -> list[str]:
+    """Mark links the customer opened as delivered, then purge delivered/expired tokens."""
+    for d in deliveries.list():
+        if d.delivered_at is None and d.link_id and d.purged_at is None:
+            try:
+                link = client.get_secure_link(d.link_id)
+            except UserFacingError:
+                continue
+            if link.state == "viewed":
+                deliveries.mark_delivered(d.token_id, "link", link.viewed_at or datetime.now(UTC))
+    return deliveries.purge(secrets, now)
