@@ -389,4 +389,6 @@ COMMANDS = [
     ("profiles", "connection profiles (platform URL + operator token in the OS keyring)", _register_profiles),
     ("audit", "the console's local audit trail", _register_audit),
     ("logs", "provisioning logs: import Entra exports and query them offline", _register_logs),
+    ("scim", "enable SCIM for an org, test it, rotate and revoke its tokens",
+     lambda parser: __import__("console.scim_commands", fromlist=["register"]).register(parser)),
 ]
