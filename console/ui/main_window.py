@@ -29,6 +29,7 @@ from console.ui.connection import CONNECTED, CONNECTING, ERROR
 from console.ui.context import AppContext
 from console.ui.dialogs.connections_dialog import ConnectionsDialog
 from console.ui.pages.audit_page import AuditPage
+from console.ui.pages.enable_wizard import services_from_ctx
 from console.ui.pages.logs_page import LogsPage
 from console.ui.pages.orgs_page import OrgsPage
 from console.ui.pages.placeholder_page import reconciliation_page
@@ -71,6 +72,7 @@ class MainWindow(QMainWindow):
     def _build_pages(self) -> None:
         ctx = self.ctx
         self.orgs_page = OrgsPage(ctx.connection.api, ctx.runner)
+        self.orgs_page.overview.setup_provider = lambda: services_from_ctx(ctx)  # Enable SCIM / tokens
         self.logs_page = LogsPage(ctx.paths, ctx.runner, ctx.connection.api)
         self.reconciliation_page = reconciliation_page()
         self.audit_page = AuditPage(ctx.audit_provider, ctx.runner)

@@ -1,4 +1,5 @@
-"""One organisation at a glance: domains, SCIM status and token metadata, template, user counts.
+"""One organisation at a glance: domains, SCIM status and token metadata, template, user counts,
+SCIM readiness, and the SCIM token lifecycle (enable wizard, rotate, revoke with confirmation).
 
 Loads ``get_org`` and ``get_scim`` in one op on the org's lane (so it never interleaves with a
 write to the same org) and with purpose ``org.overview`` (opening another org drops a slow
@@ -14,9 +15,14 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
     QFormLayout,
+    QGridLayout,
+    QGroupBox,
     QHBoxLayout,
     QHeaderView,
+    QMessageBox,
     QPushButton,
     QStackedWidget,
     QTableWidget,
@@ -31,6 +37,7 @@ from console.ui import errors
 from console.ui.models.orgs_model import template_tip
 from console.ui.tasks import CancelToken, TaskRunner
 from console.ui.widgets.common import EmptyState, plain_label
+from console.ui.widgets.secret_field import SecretField
 
 TOKEN_COLUMNS = ("Token", "Created", "Expires", "Last used", "State")  # dates in UTC
 
@@ -39,6 +46,21 @@ TOKEN_COLUMNS = ("Token", "Created", "Expires", "Last used", "State")  # dates i
 class OrgDetails:
     org: OrgSummary
     scim: ScimSettings
+    first_seen: Any = None  # LogEvent: the customer's first authenticated SCIM request (issue 4 §7)
+
+
+def find_first_seen(client: Any, org_id: str, pages: int = 4) -> Any:
+    """Oldest-first scan of the provisioning log (a few pages) for the first authenticated request."""
+    from console.core.onboarding import first_authenticated
+
+    after = 0
+    for _ in range(pages):
+        events = client.tail_log(org_id, after, limit=500)
+        hit = first_authenticated(events)
+        if hit is not None or len(events) < 500:
+            return hit
+        after = events[-1].id
+    return None
 
 
 def fmt_ts(value: datetime | None) -> str:
@@ -47,6 +69,46 @@ def fmt_ts(value: datetime | None) -> str:
 
 def fmt_date(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d") if value else "—"
+
+
+class ConfirmDialog:
+    """A yes/no question whose default is *No* (destructive actions)."""
+
+    @classmethod
+    def ask(cls, parent: QWidget | None, title: str, text: str, *, yes: str = "Revoke") -> bool:
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.NoButton, parent)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        yes_button = box.addButton(yes, QMessageBox.ButtonRole.DestructiveRole)
+        no_button = box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(no_button)
+        try:
+            box.exec()
+            return box.clickedButton() is yes_button
+        finally:
+            box.deleteLater()
+
+
+class NewTokenDialog(QDialog):
+    """Shows a rotated token once (masked, Reveal, Copy); it stays in the keyring until delivered."""
+
+    def __init__(self, result: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"New SCIM token — {result.org_id}")
+        layout = QVBoxLayout(self)
+        info = result.token_info
+        layout.addWidget(plain_label(
+            f"Token …{info.last_four} (fingerprint {info.fingerprint}) is active alongside the old one. "
+            "Deliver it like the first (one-time link or copy once), then revoke the old token once the "
+            "customer has switched.", wrap=True))
+        layout.addWidget(plain_label("SCIM endpoint (Tenant URL):"))
+        layout.addWidget(plain_label(result.scim_base_url, selectable=True))
+        self.token = SecretField()
+        self.token.set_value(result.token)
+        layout.addWidget(self.token)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.finished.connect(lambda _c: self.token.clear())
 
 
 class OrgOverview(QWidget):
@@ -58,13 +120,22 @@ class OrgOverview(QWidget):
     sig_org_loaded = Signal(object)
     sig_closed = Signal()
 
+    sig_readiness_loaded = Signal(object)
+    sig_token_changed = Signal(str)  # "rotated" | "revoked"
+    sig_deliveries_loaded = Signal(object)  # undelivered tokens still in the keyring
+
     def __init__(self, api_provider: Callable[[], Any], runner: TaskRunner,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, setup_provider: Callable[[], Any] | None = None) -> None:
         super().__init__(parent)
         self._api = api_provider
         self._runner = runner
+        #: -> console.ui.pages.enable_wizard.SetupServices; None disables enable/rotate/revoke
+        self.setup_provider = setup_provider
         self.org_id: str | None = None
         self.details: OrgDetails | None = None
+        self.checks: list[Any] | None = None
+        self.wizard: Any = None
+        self.token_dialog: NewTokenDialog | None = None
         self._build()
 
     def _build(self) -> None:
@@ -75,7 +146,11 @@ class OrgOverview(QWidget):
         self.refresh_button.clicked.connect(self.refresh)
         self.close_button = QPushButton("Close")
         self.close_button.clicked.connect(self.sig_closed.emit)
+        self.enable_button = QPushButton("Enable SCIM…")
+        self.enable_button.setEnabled(False)
+        self.enable_button.clicked.connect(self.open_enable_wizard)
         header.addWidget(self.title, 1)
+        header.addWidget(self.enable_button)
         header.addWidget(self.refresh_button)
         header.addWidget(self.close_button)
         outer.addLayout(header)
@@ -88,7 +163,8 @@ class OrgOverview(QWidget):
         self.fields: dict[str, Any] = {}
         for key, title in (("id", "ID"), ("domains", "Domains"), ("scim", "SCIM provisioning"),
                            ("scim_url", "SCIM endpoint"), ("template", "New user template"),
-                           ("users", "Users"), ("sources", "Created via"), ("structure", "Structure")):
+                           ("followup", "Customer connected"), ("users", "Users"),
+                           ("sources", "Created via"), ("structure", "Structure")):
             label = plain_label("", wrap=True, selectable=True)
             self.fields[key] = label
             form.addRow(f"{title}:", label)
@@ -104,9 +180,41 @@ class OrgOverview(QWidget):
         self.tokens.setShowGrid(False)
         self.no_tokens = plain_label("none", role="muted")
         form.addRow("SCIM tokens:", self.no_tokens)
+        self.tokens.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.tokens.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
+        self.tokens.itemSelectionChanged.connect(self._update_buttons)
+        token_buttons = QHBoxLayout()
+        self.rotate_button = QPushButton("Rotate…")
+        self.rotate_button.setToolTip("Create a second token; the current one stays active until revoked.")
+        self.rotate_button.clicked.connect(self.rotate)
+        self.revoke_button = QPushButton("Revoke…")
+        self.revoke_button.clicked.connect(self.revoke_selected)
+        token_buttons.addStretch(1)
+        token_buttons.addWidget(self.rotate_button)
+        token_buttons.addWidget(self.revoke_button)
+        self.token_status = plain_label("", role="muted", wrap=True)
+        self.delivery_status = plain_label("", role="muted", wrap=True)
+
+        self.readiness_box = QGroupBox("SCIM readiness")
+        box_layout = QVBoxLayout(self.readiness_box)
+        self.readiness_grid = QGridLayout()
+        self.readiness_grid.setColumnStretch(1, 1)
+        box_layout.addLayout(self.readiness_grid)
+        row = QHBoxLayout()
+        self.readiness_status = plain_label("", role="muted", wrap=True)
+        self.readiness_button = QPushButton("Check readiness")
+        self.readiness_button.clicked.connect(self.check_readiness)
+        row.addWidget(self.readiness_status, 1)
+        row.addWidget(self.readiness_button)
+        box_layout.addLayout(row)
+
         body_outer = QVBoxLayout()
         body_outer.addWidget(body)
         body_outer.addWidget(self.tokens)
+        body_outer.addLayout(token_buttons)
+        body_outer.addWidget(self.token_status)
+        body_outer.addWidget(self.delivery_status)
+        body_outer.addWidget(self.readiness_box)
         body_outer.addStretch(1)
         page = QWidget()
         page.setLayout(body_outer)
@@ -117,6 +225,10 @@ class OrgOverview(QWidget):
     # ---- Public API
 
     def load(self, org_id: str) -> None:
+        if org_id != self.org_id:
+            self._show_checks(None)
+            self.token_status.setText("")
+            self.delivery_status.setText("")
         self.org_id = org_id
         self.title.setText(org_id)
         if self.details is None or self.details.org.id != org_id:
@@ -133,7 +245,9 @@ class OrgOverview(QWidget):
             client = api()
             org = client.get_org(org_id)
             token.raise_if_cancelled()
-            return OrgDetails(org, client.get_scim(org_id))
+            scim = client.get_scim(org_id)
+            first = find_first_seen(client, org_id) if scim.enabled else None
+            return OrgDetails(org, scim, first)
 
         self.refresh_button.setEnabled(False)
         self._runner.run(_fetch, self._on_loaded, on_failure=self._on_failed, lane=org_id,
@@ -158,6 +272,13 @@ class OrgOverview(QWidget):
         else:
             f["scim"].setText("Not enabled")
         f["scim_url"].setText(scim.scim_base_url or org.scim.scim_base_url or "—")
+        if not scim.enabled:
+            f["followup"].setText("—")
+        elif details.first_seen is not None:
+            f["followup"].setText(f"✔ First authenticated SCIM request {fmt_ts(details.first_seen.ts)} "
+                                  "— onboarding done")
+        else:
+            f["followup"].setText("Waiting for the customer's first SCIM request")
         tpl = template_tip(org)
         if org.template.template_name:
             tpl = f"“{org.template.template_name}”: {tpl}"
@@ -183,6 +304,11 @@ class OrgOverview(QWidget):
         active = sum(1 for t in scim.tokens if t.active)
         self.no_tokens.setText(f"{len(scim.tokens)} ({active} active)" if scim.tokens else "none")
         self.stack.setCurrentIndex(1)
+        self._update_buttons()
+        if scim.enabled:
+            self.refresh_deliveries()
+        if not scim.enabled and self.checks is None:
+            self.check_readiness()  # onboarding candidates: show readiness without a click
         self.sig_org_loaded.emit(details)
 
     def _on_failed(self, exc: BaseException) -> None:
@@ -191,6 +317,172 @@ class OrgOverview(QWidget):
         if self.details is None or self.details.org.id != self.org_id:
             self.empty.set_message("Could not load this organisation", text)
             self.stack.setCurrentWidget(self.empty)
+        if not isinstance(exc, UserFacingError):
+            errors.show_error(self, exc)
+
+    # ---- SCIM readiness and token lifecycle
+
+    def _update_buttons(self) -> None:
+        d = self.details
+        can = self.setup_provider is not None and d is not None and d.org.id == self.org_id
+        enabled = bool(d and d.scim.enabled)
+        self.enable_button.setEnabled(can and not enabled)
+        self.enable_button.setToolTip("" if self.setup_provider is not None
+                                      else "Available once the keyring and the local database are open.")
+        active = sum(1 for t in d.scim.tokens if t.active) if d else 0
+        self.rotate_button.setEnabled(can and enabled and active < 2)
+        selected = self.selected_token()
+        self.revoke_button.setEnabled(can and selected is not None and selected.active)
+
+    def selected_token(self) -> Any:
+        rows = {i.row() for i in self.tokens.selectedIndexes()}
+        if self.details is None or len(rows) != 1:
+            return None
+        row = rows.pop()
+        tokens = self.details.scim.tokens
+        return tokens[row] if row < len(tokens) else None
+
+    def refresh_deliveries(self) -> None:
+        """Purge delivered/expired tokens from the keyring and show what still waits for the customer."""
+        if self.setup_provider is None or self.org_id is None:
+            return
+        try:
+            s = self.setup_provider()
+        except UserFacingError:
+            return  # services still opening: the next refresh does it
+        from console.services.scim_setup import refresh_deliveries
+
+        org_id = self.org_id
+
+        def _refresh(_t: CancelToken) -> tuple[str, list[Any]]:
+            refresh_deliveries(s.api(), s.secrets, s.deliveries)
+            return org_id, [d for d in s.deliveries.list(org_id) if d.purged_at is None]
+
+        self._runner.run(_refresh, self._on_deliveries, on_failure=lambda _e: None, lane=org_id,
+                         purpose="org.deliveries", label="Checking token deliveries", parent=self)
+
+    def _on_deliveries(self, result: tuple[str, list[Any]]) -> None:
+        org_id, waiting = result
+        if org_id != self.org_id:
+            return
+        self.delivery_status.setText("\n".join(
+            f"Token …{d.last_four}: {d.state}, kept in the keyring until delivered "
+            f"(at most until {fmt_ts(d.expires_at)})." for d in waiting))
+        self.sig_deliveries_loaded.emit(waiting)
+
+    def check_readiness(self) -> None:
+        if self.org_id is None:
+            return
+        from console.ui.pages.enable_wizard import load_readiness
+
+        org_id, api = self.org_id, self._api
+        self.readiness_button.setEnabled(False)
+        self.readiness_status.setText("Checking templates and users…")
+        self._runner.run(lambda _t: (org_id, load_readiness(api, org_id)), self._on_readiness,
+                         on_failure=self._on_readiness_failed, lane=org_id, purpose="org.readiness",
+                         label=f"Checking readiness of {org_id}", parent=self)
+
+    def _on_readiness(self, result: tuple[str, list[Any]]) -> None:
+        org_id, checks = result
+        self.readiness_button.setEnabled(True)
+        if org_id != self.org_id:
+            return
+        self._show_checks(checks)
+        self.sig_readiness_loaded.emit(checks)
+
+    def _on_readiness_failed(self, exc: BaseException) -> None:
+        self.readiness_button.setEnabled(True)
+        self.readiness_status.setText(str(exc) if isinstance(exc, UserFacingError) else "Could not check.")
+
+    def _show_checks(self, checks: list[Any] | None) -> None:
+        from console.core.readiness import overall
+        from console.ui.pages.enable_wizard import LEVEL_MARK, check_row
+
+        self.checks = checks
+        while self.readiness_grid.count():
+            item = self.readiness_grid.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        if checks is None:
+            self.readiness_status.setText("Not checked yet.")
+            return
+        for row, check in enumerate(checks):
+            mark, body = check_row(check)
+            self.readiness_grid.addWidget(mark, row, 0, Qt.AlignmentFlag.AlignTop)
+            self.readiness_grid.addWidget(body, row, 1)
+        self.readiness_status.setText(f"Overall: {LEVEL_MARK[overall(checks)]}")
+
+    def _services(self) -> Any:
+        """The setup services, or None (after telling the user why) when they are not ready."""
+        if self.setup_provider is None:
+            return None
+        try:
+            return self.setup_provider()
+        except UserFacingError as exc:
+            errors.show_error(self, exc)
+            return None
+
+    def open_enable_wizard(self) -> None:
+        services = self._services() if self.details is not None else None
+        if services is None or self.details is None:
+            return
+        from console.ui.pages.enable_wizard import EnableWizard
+
+        org = self.details.org
+        self.wizard = EnableWizard(org.id, org.name, services, self._runner, self)
+        self.wizard.sig_enabled.connect(lambda _r: self.refresh())
+        self.wizard.finished.connect(lambda _c: self.refresh())
+        self.wizard.show()
+
+    def rotate(self) -> None:
+        s, org_id = self._services(), self.org_id
+        if s is None or org_id is None:
+            return
+        from console.services.scim_setup import rotate_token
+
+        self.rotate_button.setEnabled(False)
+        self._runner.run(lambda _t: rotate_token(s.api(), org_id, s.secrets, s.store.audit,
+                                                 operator=s.operator, deliveries=s.deliveries,
+                                                 profile_id=s.profile_id),
+                         self._on_rotated, on_failure=self._on_token_failed, lane=org_id,
+                         label=f"Rotating the SCIM token of {org_id}", parent=self)
+
+    def _on_rotated(self, result: Any) -> None:
+        self.token_status.setText(f"New token …{result.token_info.last_four} created; the old one stays "
+                                  "active until you revoke it.")
+        self.token_dialog = NewTokenDialog(result, self)
+        self.token_dialog.show()
+        self.sig_token_changed.emit("rotated")
+        self.refresh()
+
+    def revoke_selected(self) -> None:
+        info = self.selected_token()
+        if info is None or self.org_id is None:
+            return
+        if not ConfirmDialog.ask(self, "Revoke SCIM token",
+                                 f"Revoke token …{info.last_four} of {self.org_id}? Entra stops provisioning "
+                                 "at once if it still uses this token. This cannot be undone."):
+            return
+        s, org_id, token_id = self._services(), self.org_id, info.id
+        if s is None:
+            return
+        from console.services.scim_setup import revoke_token
+
+        self.revoke_button.setEnabled(False)
+        self._runner.run(lambda _t: revoke_token(s.api(), org_id, token_id, s.secrets, s.store.audit,
+                                                 operator=s.operator, deliveries=s.deliveries,
+                                                 profile_id=s.profile_id),
+                         self._on_revoked, on_failure=self._on_token_failed, lane=org_id,
+                         label=f"Revoking a SCIM token of {org_id}", parent=self)
+
+    def _on_revoked(self, info: Any) -> None:
+        self.token_status.setText(f"Token …{info.last_four} revoked.")
+        self.sig_token_changed.emit("revoked")
+        self.refresh()
+
+    def _on_token_failed(self, exc: BaseException) -> None:
+        self._update_buttons()
+        self.token_status.setText(str(exc) if isinstance(exc, UserFacingError) else "Unexpected error.")
         if not isinstance(exc, UserFacingError):
             errors.show_error(self, exc)
 
