@@ -1,0 +1,133 @@
+"""Export rows to CSV or XLSX that a spreadsheet opens safely (desktop-stack §6.3).
+
+Used by every "Export…" in the console (provisioning-log views, reconciliation findings and plans).
+Imported and remote values are *data*, never formulas:
+
+* **CSV** is written as ``utf-8-sig`` (Excel detects UTF-8 by the BOM) and every text cell that
+  starts with ``= + - @ | %``, a tab, CR or NUL gets a leading ``'`` (OWASP's CSV-injection rule;
+  written here in a few lines rather than adding ``defusedcsv`` for it). Numbers, dates and
+  booleans pass untouched, so ``-5`` stays a number.
+* **XLSX** goes through XlsxWriter with ``strings_to_formulas``/``strings_to_urls`` off and
+  ``constant_memory`` on (rows are streamed; memory stays flat for a million rows), and strings
+  are written with ``write_string``.
+* Every text cell passes through :func:`console.core.redact.redact` first, so a token that found
+  its way into an error message or a customer's file is not carried into the export.
+
+Rows arrive as an iterable (a generator over a query result is fine) and the file is written to a
+temporary name and renamed at the end: a failed or cancelled export never leaves half a file
+under the chosen name.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from console.core.redact import redact
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "|", "%", "\t", "\r", "\0")
+XLSX_MAX_ROWS = 1_048_576  # Excel's sheet limit, header included
+XLSX_MAX_CELL = 32_767     # Excel's cell text limit
+FORMATS = ("csv", "xlsx")
+
+
+def format_for(path: str | Path) -> str:
+    """``csv`` or ``xlsx`` from the file name (``.csv`` when unsure)."""
+    return "xlsx" if str(path).lower().endswith(".xlsx") else "csv"
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def safe_cell(value: Any) -> Any:
+    """The value as a CSV cell: redacted text, with a leading ``'`` if a spreadsheet would run it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool | int | float):
+        return value
+    text = redact(_text(value))
+    if text.startswith(FORMULA_PREFIXES):
+        return "'" + text
+    return text
+
+
+def write_csv(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[Any]], *,
+              progress: Callable[[int], None] | None = None, every: int = 10_000) -> int:
+    """Write ``rows`` under ``header`` to ``path``; returns the number of data rows written."""
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.part")
+    count = 0
+    try:
+        with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
+            writer = csv.writer(fh, quoting=csv.QUOTE_MINIMAL)
+            writer.writerow([safe_cell(h) for h in header])
+            for row in rows:
+                writer.writerow([safe_cell(v) for v in row])
+                count += 1
+                if progress is not None and count % every == 0:
+                    progress(count)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return count
+
+
+def write_xlsx(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[Any]], *,
+               sheet: str = "Export", progress: Callable[[int], None] | None = None,
+               every: int = 10_000) -> int:
+    """Write ``rows`` to one sheet of an XLSX workbook; returns the number of data rows written.
+
+    Raises ``ValueError`` past Excel's row limit (the caller should offer CSV instead)."""
+    import xlsxwriter
+
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.part")
+    count = 0
+    try:
+        book = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
+                                              "strings_to_numbers": False, "constant_memory": True})
+        try:
+            ws = book.add_worksheet(sheet[:31])
+            bold = book.add_format({"bold": True})
+            for col, name in enumerate(header):
+                ws.write_string(0, col, redact(str(name)), bold)
+            ws.freeze_panes(1, 0)
+            for r, row in enumerate(rows, start=1):
+                if r >= XLSX_MAX_ROWS:
+                    raise ValueError(f"More than {XLSX_MAX_ROWS - 1:,} rows do not fit in one Excel sheet; "
+                                     "export to CSV instead.")
+                for col, value in enumerate(row):
+                    if value is None:
+                        continue
+                    if isinstance(value, bool):
+                        ws.write_boolean(r, col, value)
+                    elif isinstance(value, int | float):
+                        ws.write_number(r, col, value)
+                    else:
+                        ws.write_string(r, col, redact(_text(value))[:XLSX_MAX_CELL])
+                count = r
+                if progress is not None and count % every == 0:
+                    progress(count)
+        finally:
+            book.close()
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return count
+
+
+def write_table(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[Any]], **kw: Any) -> int:
+    """CSV or XLSX by the file name's extension."""
+    if format_for(path) == "xlsx":
+        return write_xlsx(path, header, rows, **kw)
+    kw.pop("sheet", None)
+    return write_csv(path, header, rows, **kw)
