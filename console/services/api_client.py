@@ -321,12 +321,18 @@ class AdminApiClient:
     def list_work_areas(self, org_id: str, limit: int = 50, cursor: str | None = None) -> Page[WorkArea]:
         return self._page(f"orgs/{org_id}/work-areas", WorkArea.from_api, {"limit": limit, "cursor": cursor})
 
+    def iter_work_areas(self, org_id: str, page_size: int = 500) -> Iterator[WorkArea]:
+        return self._iter_all(lambda c: self.list_work_areas(org_id, limit=page_size, cursor=c))
+
     def create_work_area(self, org_id: str, name: str, *, idempotency_key: str | None = None) -> WorkArea:
         return WorkArea.from_api(self._json("POST", f"orgs/{org_id}/work-areas", json_body={"name": name},
                                             headers=self._key_headers(idempotency_key)))
 
     def list_templates(self, org_id: str, limit: int = 50, cursor: str | None = None) -> Page[Template]:
         return self._page(f"orgs/{org_id}/templates", Template.from_api, {"limit": limit, "cursor": cursor})
+
+    def iter_templates(self, org_id: str, page_size: int = 500) -> Iterator[Template]:
+        return self._iter_all(lambda c: self.list_templates(org_id, limit=page_size, cursor=c))
 
     def create_template(
         self,

@@ -18,10 +18,8 @@ from PySide6.QtGui import QGuiApplication, QPageSize, QPdfWriter, QTextDocument
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
-    QGridLayout,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
@@ -35,14 +33,14 @@ from PySide6.QtWidgets import (
 
 from console.core.delivery import build_ticket_message
 from console.core.errors import UserFacingError
-from console.core.readiness import AMBER, GREEN, RED, Check, blocking, readiness
+from console.core.readiness import AMBER, RED, Check, blocking
+from console.services.org_setup import create_default_template, load_readiness
 from console.ui.tasks import CancelToken, TaskRunner
 from console.ui.widgets.common import plain_label
+from console.ui.widgets.readiness_view import LEVEL_COLOR, ReadinessView
 from console.ui.widgets.secret_field import SecretField
 
-LEVEL_MARK = {GREEN: "✔ Ready", AMBER: "▲ Review", RED: "✖ Blocking"}
 PREDICTION_COLUMNS = ("Entra userPrincipalName", "Prediction", "Existing account", "Fix")
-LEVEL_COLOR = {GREEN: "#2e7d32", AMBER: "#b26a00", RED: "#c62828"}
 
 
 @dataclass
@@ -71,28 +69,6 @@ def services_from_ctx(ctx: Any) -> SetupServices:
     return SetupServices(api=ctx.connection.api, secrets=profiles.secrets, store=profiles.store,
                          operator=(profile.operator if profile else "") or "unknown",
                          profile_id=profile.id if profile else None)
-
-
-def load_readiness(api: Any, org_id: str) -> list[Check]:
-    client = api()
-    templates = list(client.list_templates(org_id, limit=500).items)
-    work_areas = list(client.list_work_areas(org_id, limit=500).items)
-    users = list(client.iter_users(org_id))
-    return readiness(templates, work_areas, users)
-
-
-def check_row(check: Check) -> tuple[QLabel, QLabel]:
-    mark = plain_label(LEVEL_MARK[check.level])
-    mark.setStyleSheet(f"color: {LEVEL_COLOR[check.level]}; font-weight: bold;")
-    text = check.summary
-    if check.fix_hint and check.level == RED:
-        text += "\n" + check.fix_hint
-    if check.examples:
-        text += "\ne.g. " + "; ".join(check.examples[:3])
-    body = plain_label(f"{check.name}: {text}", wrap=True)
-    if check.fix_hint:
-        body.setToolTip(check.fix_hint)
-    return mark, body
 
 
 def render_pdf(html: str, *, title: str) -> bytes:
@@ -132,25 +108,26 @@ class ReadinessPage(_Page):
         super().__init__(wizard, "Readiness", "Checks before switching this organisation to SCIM "
                                                "(customer guide steps 2–4).")
         self.checks: list[Check] | None = None
-        checks_widget = QWidget()
-        self.grid = QGridLayout(checks_widget)
-        self.grid.setColumnStretch(1, 1)
-        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.view = ReadinessView()
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setWidget(checks_widget)
+        scroll.setWidget(self.view)
         self.layout_.addWidget(scroll, 2)
         buttons = QHBoxLayout()
         self.fix_button = QPushButton("Create “All users” template")
         self.fix_button.setVisible(False)
         self.fix_button.clicked.connect(self.create_template)
+        self.templates_button = QPushButton("Templates…")
+        self.templates_button.setToolTip("List, create and edit this organisation's New User Templates")
+        self.templates_button.clicked.connect(self.open_templates)
         self.recheck_button = QPushButton("Check again")
         self.recheck_button.clicked.connect(self.run_checks)
         self.export_button = QPushButton("Predict duplicates from Entra export…")
         self.export_button.setToolTip("Load the CSV from Entra admin centre → Users → Download users")
         self.export_button.clicked.connect(self.choose_export)
         buttons.addWidget(self.fix_button)
+        buttons.addWidget(self.templates_button)
         buttons.addStretch(1)
         buttons.addWidget(self.export_button)
         buttons.addWidget(self.recheck_button)
@@ -167,6 +144,7 @@ class ReadinessPage(_Page):
         self.layout_.addWidget(self.prediction_summary)
         self.layout_.addWidget(self.prediction_table, 1)
         self.predictions: list[Any] | None = None
+        self.templates_dialog: Any = None
 
     def initializePage(self) -> None:  # noqa: N802 - Qt override
         if self.checks is None:
@@ -176,21 +154,24 @@ class ReadinessPage(_Page):
         api, org_id = self.w.services.api, self.w.org_id
         self.recheck_button.setEnabled(False)
         self.set_status("Checking templates and users…")
-        self.w.runner.run(lambda _t: load_readiness(api, org_id), self._on_checks, on_failure=self._on_failed,
+        self.w.runner.run(lambda t: load_readiness(api(), org_id, progress=t.progress), self._on_checks,
+                          on_failure=self._on_failed,
                           lane=org_id, purpose=f"enable.readiness.{org_id}", label="Checking readiness",
                           parent=self)
+
+    def open_templates(self) -> None:
+        from console.ui.dialogs.templates_dialog import TemplatesDialog
+
+        self.templates_dialog = TemplatesDialog(self.w.org_id, self.w.services.api, self.w.runner, self)
+        self.templates_dialog.sig_changed.connect(lambda _t: self.run_checks())
+        self.templates_dialog.open()
 
     def create_template(self) -> None:
         api, org_id = self.w.services.api, self.w.org_id
 
-        def _create(_t: CancelToken) -> list[Check]:
-            client = api()
-            areas = list(client.list_work_areas(org_id, limit=500).items)
-            if not areas:
-                raise UserFacingError("This organisation has no work area to grant.",
-                                      hint="Create a work area on the platform first.")
-            client.create_template(org_id, "All users", applies_to_all=True, work_area_ids=[areas[0].id])
-            return load_readiness(api, org_id)
+        def _create(t: CancelToken) -> list[Check]:
+            create_default_template(api(), org_id)
+            return load_readiness(api(), org_id, progress=t.progress)
 
         self.fix_button.setEnabled(False)
         self.w.runner.run(_create, self._on_checks, on_failure=self._on_failed, lane=org_id,
@@ -249,17 +230,7 @@ class ReadinessPage(_Page):
     def _on_checks(self, checks: list[Check]) -> None:
         self.checks = checks
         self.recheck_button.setEnabled(True)
-        while self.grid.count():
-            item = self.grid.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
-        for row in range(self.grid.rowCount()):
-            self.grid.setRowStretch(row, 0)
-        for row, check in enumerate(checks):
-            mark, body = check_row(check)
-            self.grid.addWidget(mark, row, 0, Qt.AlignmentFlag.AlignTop)
-            self.grid.addWidget(body, row, 1, Qt.AlignmentFlag.AlignTop)
-        self.grid.setRowStretch(len(checks), 1)  # rows stay packed at the top of the scroll area
+        self.view.set_checks(checks)
         red = blocking(checks)
         self.fix_button.setVisible(any(c.fix_action in ("create_template", "edit_template") for c in red))
         self.fix_button.setEnabled(True)

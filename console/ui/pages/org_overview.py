@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
-    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -37,6 +36,7 @@ from console.ui import errors
 from console.ui.models.orgs_model import template_tip
 from console.ui.tasks import CancelToken, TaskRunner
 from console.ui.widgets.common import EmptyState, plain_label
+from console.ui.widgets.readiness_view import LEVEL_MARK, ReadinessView
 from console.ui.widgets.secret_field import SecretField
 
 TOKEN_COLUMNS = ("Token", "Created", "Expires", "Last used", "State")  # dates in UTC
@@ -136,6 +136,7 @@ class OrgOverview(QWidget):
         self.checks: list[Any] | None = None
         self.wizard: Any = None
         self.token_dialog: NewTokenDialog | None = None
+        self.templates_dialog: Any = None
         self._build()
 
     def _build(self) -> None:
@@ -197,14 +198,17 @@ class OrgOverview(QWidget):
 
         self.readiness_box = QGroupBox("SCIM readiness")
         box_layout = QVBoxLayout(self.readiness_box)
-        self.readiness_grid = QGridLayout()
-        self.readiness_grid.setColumnStretch(1, 1)
-        box_layout.addLayout(self.readiness_grid)
+        self.readiness_view = ReadinessView()
+        box_layout.addWidget(self.readiness_view)
         row = QHBoxLayout()
         self.readiness_status = plain_label("", role="muted", wrap=True)
         self.readiness_button = QPushButton("Check readiness")
         self.readiness_button.clicked.connect(self.check_readiness)
         row.addWidget(self.readiness_status, 1)
+        self.templates_button = QPushButton("Templates…")
+        self.templates_button.setToolTip("List, create and edit this organisation's New User Templates")
+        self.templates_button.clicked.connect(self.open_templates)
+        row.addWidget(self.templates_button)
         row.addWidget(self.readiness_button)
         box_layout.addLayout(row)
 
@@ -373,12 +377,13 @@ class OrgOverview(QWidget):
     def check_readiness(self) -> None:
         if self.org_id is None:
             return
-        from console.ui.pages.enable_wizard import load_readiness
+        from console.services.org_setup import load_readiness
 
         org_id, api = self.org_id, self._api
         self.readiness_button.setEnabled(False)
         self.readiness_status.setText("Checking templates and users…")
-        self._runner.run(lambda _t: (org_id, load_readiness(api, org_id)), self._on_readiness,
+        self._runner.run(lambda t: (org_id, load_readiness(api(), org_id, progress=t.progress)),
+                         self._on_readiness,
                          on_failure=self._on_readiness_failed, lane=org_id, purpose="org.readiness",
                          label=f"Checking readiness of {org_id}", parent=self)
 
@@ -396,21 +401,21 @@ class OrgOverview(QWidget):
 
     def _show_checks(self, checks: list[Any] | None) -> None:
         from console.core.readiness import overall
-        from console.ui.pages.enable_wizard import LEVEL_MARK, check_row
-
         self.checks = checks
-        while self.readiness_grid.count():
-            item = self.readiness_grid.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+        self.readiness_view.set_checks(checks)
         if checks is None:
             self.readiness_status.setText("Not checked yet.")
             return
-        for row, check in enumerate(checks):
-            mark, body = check_row(check)
-            self.readiness_grid.addWidget(mark, row, 0, Qt.AlignmentFlag.AlignTop)
-            self.readiness_grid.addWidget(body, row, 1)
         self.readiness_status.setText(f"Overall: {LEVEL_MARK[overall(checks)]}")
+
+    def open_templates(self) -> None:
+        if self.org_id is None:
+            return
+        from console.ui.dialogs.templates_dialog import TemplatesDialog
+
+        self.templates_dialog = TemplatesDialog(self.org_id, self._api, self._runner, self)
+        self.templates_dialog.sig_changed.connect(lambda _t: (self.check_readiness(), self.refresh()))
+        self.templates_dialog.open()
 
     def _services(self) -> Any:
         """The setup services, or None (after telling the user why) when they are not ready."""
