@@ -13,7 +13,7 @@ from datetime import datetime
 
 from console.core.errors import UserFacingError
 
-METHODS = ("link", "copy", "age-file")
+METHODS = ("link", "copy", "age-file", "age-passphrase")
 
 
 def build_ticket_message(*, org_name: str, scim_url: str, method: str, token_last_four: str,
@@ -30,6 +30,10 @@ def build_ticket_message(*, org_name: str, scim_url: str, method: str, token_las
         "copy": "We will give you the token directly during our call/session; it will not be written here.",
         "age-file": ("The token is attached as an age-encrypted file (scim-token.age) for the age public key "
                      "you sent us. Decrypt it with: age -d -i <your key file> scim-token.age"),
+        "age-passphrase": ("The token is attached as an age-encrypted file (scim-token.age). We will tell "
+                           "you its passphrase by phone or text message; it is never written in this ticket. "
+                           "Decrypt it with: age -d scim-token.age (age asks for the passphrase; "
+                           "https://age-encryption.org)."),
     }[method]
     lines = [
         f"Hello {org_name} team,",

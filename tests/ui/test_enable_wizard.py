@@ -281,3 +281,46 @@ def test_entra_export_prediction_on_the_readiness_page(qtbot, runner, server, st
     page.load_export(str(path))
     qtbot.waitUntil(lambda: page.export_button.isEnabled(), timeout=TIMEOUT)
     assert "userPrincipalName" in page.prediction_summary.text()
+
+
+def test_deliver_as_age_file_with_a_passphrase_for_a_second_channel(qtbot, runner, server, store, clipboard,
+                                                                    tmp_path: Path) -> None:
+    import pyrage
+
+    org_id = create_org(server)
+    services = make_services(server, store)
+    wizard = open_wizard(qtbot, org_id, "Age Corp", services, runner, clipboard)
+    wizard.readiness_page.checks = []  # readiness is covered above; go straight to Enable
+    wizard.next()
+    with qtbot.waitSignal(wizard.enable_page.completeChanged, timeout=TIMEOUT):
+        wizard.enable_page.enable()
+    result = wizard.result
+    wizard.next()
+    wizard.test_page.run_test()  # the Test page is complete once a test has run
+    qtbot.waitUntil(lambda: wizard.test_page.outcome is not None, timeout=TIMEOUT)
+    wizard.next()
+    deliver = wizard.deliver_page
+    assert wizard.currentPage() is deliver
+    deliver.age_button.setChecked(True)
+    assert deliver.age_box.isVisible()
+    path = tmp_path / "scim-token.age"
+    deliver.save_age_file(str(path))
+    qtbot.waitUntil(lambda: deliver.age_delivery is not None, timeout=TIMEOUT)
+    phrase = deliver.passphrase.value()
+    assert deliver.passphrase.masked
+    assert deliver.passphrase.isVisible()
+    assert pyrage.passphrase.decrypt(path.read_bytes(), phrase).decode() == result.token
+    message = deliver.message.toPlainText()
+    assert "passphrase by phone or text message" in message
+    assert phrase not in message
+    assert result.token not in message
+    assert phrase not in deliver.status.text()
+    assert deliver.isComplete()
+    shot(wizard, "4b-deliver-age-passphrase")
+    deliver.confirm.setChecked(True)
+    qtbot.waitUntil(lambda: "removed from the keyring" in deliver.status.text(), timeout=TIMEOUT)
+    assert services.secrets.get(secret_key(org_id, result.token_info.id)) is None
+    wizard.next()
+    assert "passphrase by a second channel" in wizard.done_page.summary.text()
+    wizard.accept()
+    assert deliver.passphrase.value() == ""

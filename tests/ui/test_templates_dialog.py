@@ -41,7 +41,8 @@ def test_lists_templates_with_work_area_names(qtbot, runner, client) -> None:
     dialog = open_dialog(qtbot, runner, "fabrikam", client)
     names = [dialog.table.item(r, 0).text() for r in range(dialog.table.rowCount())]
     expected = [t.name for t in client.iter_templates("fabrikam")]
-    assert names == expected and names
+    assert names
+    assert names == expected
     areas = {w.id: w.name for w in client.iter_work_areas("fabrikam")}
     first = next(client.iter_templates("fabrikam"))
     assert dialog.table.item(0, 3).text() == ", ".join(areas[i] for i in first.work_area_ids)
@@ -63,7 +64,8 @@ def test_create_with_picker_makes_readiness_green(qtbot, runner, client, server)
     dialog.sig_changed.connect(changed.append)
     dialog.new_template()
     editor = dialog.editor
-    assert editor is not None and editor.applies_to_all.isChecked()
+    assert editor is not None
+    assert editor.applies_to_all.isChecked()
     assert editor.hint.text().startswith("Grant at least one work area")
     editor.filter.setText("kitch")
     visible = [editor.areas.item(i).text() for i in range(editor.areas.count())

@@ -18,8 +18,10 @@ from PySide6.QtGui import QGuiApplication, QPageSize, QPdfWriter, QTextDocument
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
+    QGroupBox,
     QHBoxLayout,
     QHeaderView,
+    QLineEdit,
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
@@ -370,10 +372,35 @@ class DeliverPage(_Page):
         self.link_button.clicked.connect(self.create_link)
         self.copy_button = QPushButton("Copy token once")
         self.copy_button.clicked.connect(self.copy_once)
+        self.age_button = QPushButton("Encrypted file (age)…")
+        self.age_button.setCheckable(True)
+        self.age_button.toggled.connect(lambda on: self.age_box.setVisible(on))
         row.addWidget(self.link_button)
         row.addWidget(self.copy_button)
+        row.addWidget(self.age_button)
         row.addStretch(1)
         self.layout_.addLayout(row)
+        self.age_box = QGroupBox("age-encrypted file")
+        age = QVBoxLayout(self.age_box)
+        age.addWidget(plain_label("The customer's age public key (age1…) or SSH public key. Leave it empty "
+                                  "to encrypt to a generated passphrase that you give them by phone or "
+                                  "text message.", wrap=True))
+        age_row = QHBoxLayout()
+        self.recipient = QLineEdit()
+        self.recipient.setPlaceholderText("age1…  (empty: generated passphrase)")
+        self.save_age_button = QPushButton("Save encrypted file…")
+        self.save_age_button.clicked.connect(self.choose_age_path)
+        age_row.addWidget(self.recipient, 1)
+        age_row.addWidget(self.save_age_button)
+        age.addLayout(age_row)
+        self.passphrase_label = plain_label("Passphrase (say it by phone or text message; never in the "
+                                            "ticket):")
+        self.passphrase = SecretField(clipboard=wizard.clipboard)
+        for widget in (self.passphrase_label, self.passphrase):
+            widget.setVisible(False)
+            age.addWidget(widget)
+        self.age_box.setVisible(False)
+        self.layout_.addWidget(self.age_box)
         self.layout_.addWidget(self.status)
         self.link_label = plain_label("One-time link (send it through a different channel than the ticket):")
         self.link = SecretField(clipboard=wizard.clipboard)
@@ -396,6 +423,7 @@ class DeliverPage(_Page):
         self.layout_.addWidget(self.copy_message_button, 0, Qt.AlignmentFlag.AlignRight)
         self.method: str | None = None
         self.link_info: Any = None
+        self.age_delivery: Any = None
 
     def initializePage(self) -> None:  # noqa: N802 - Qt override
         self._update_message("link")
@@ -442,6 +470,47 @@ class DeliverPage(_Page):
             self._update_message("copy")
         self.completeChanged.emit()
 
+    def choose_age_path(self) -> None:
+        from console.services.token_files import DEFAULT_FILE_NAME
+
+        path, _ = QFileDialog.getSaveFileName(self, "Save encrypted token", DEFAULT_FILE_NAME,
+                                              "age files (*.age)")
+        if path:
+            self.save_age_file(path)
+
+    def save_age_file(self, path: str) -> None:
+        """Encrypt on a worker (a passphrase costs ~1 s of scrypt) and show the passphrase once."""
+        from console.services.token_files import write_age_file
+
+        s, org_id, token_id = self.w.services, self.w.org_id, self.w.result.token_info.id
+        recipient = self.recipient.text().strip() or None
+
+        def _write(_t: CancelToken) -> Any:
+            return write_age_file(org_id, token_id, path, s.secrets, s.store.audit, operator=s.operator,
+                                  deliveries=s.deliveries, recipient=recipient, profile_id=s.profile_id)
+
+        self.save_age_button.setEnabled(False)
+        self.set_status("Encrypting…")
+        self.w.runner.run(_write, self._on_age_file, on_failure=self._on_failed, lane=org_id,
+                          label="Encrypting the token", parent=self)
+
+    def _on_age_file(self, delivery: Any) -> None:
+        self.age_delivery = delivery
+        self.save_age_button.setEnabled(True)
+        self.method = delivery.method
+        self.passphrase.set_value(delivery.passphrase or "")
+        for widget in (self.passphrase_label, self.passphrase):
+            widget.setVisible(delivery.passphrase is not None)
+        self.confirm.setVisible(True)
+        if delivery.passphrase:
+            self.set_status(f"Saved {delivery.path.name}. Attach it to the ticket and give the passphrase by "
+                            "phone or text message. Tick the box once the customer has opened it.")
+        else:
+            self.set_status(f"Saved {delivery.path.name}, encrypted to the customer's key. Attach it to the "
+                            "ticket; tick the box once the customer has opened it.")
+        self._update_message(delivery.method)
+        self.completeChanged.emit()
+
     def _on_confirm(self, checked: bool) -> None:
         if not checked:
             return
@@ -449,7 +518,8 @@ class DeliverPage(_Page):
 
         s, org_id, token_id = self.w.services, self.w.org_id, self.w.result.token_info.id
         self.confirm.setEnabled(False)
-        self.w.runner.run(lambda _t: confirm_delivered(org_id, token_id, "copy", s.secrets, s.store.audit,
+        method = self.method or "copy"
+        self.w.runner.run(lambda _t: confirm_delivered(org_id, token_id, method, s.secrets, s.store.audit,
                                                        operator=s.operator, deliveries=s.deliveries,
                                                        profile_id=s.profile_id),
                           lambda _ids: self.set_status("Delivery confirmed; the token was removed from the "
@@ -458,6 +528,7 @@ class DeliverPage(_Page):
 
     def _on_failed(self, exc: BaseException) -> None:
         self.link_button.setEnabled(self.link_info is None)
+        self.save_age_button.setEnabled(True)
         self.set_status(str(exc) if isinstance(exc, UserFacingError) else "Unexpected error; see the log.",
                         error=True)
 
@@ -517,7 +588,10 @@ class DonePage(_Page):
         r, deliver = self.w.result, self.w.deliver_page
         how = {"link": "one-time link (the keyring copy is removed once the customer opens it, or after "
                        "72 h)",
-               "copy": "copied once"}.get(deliver.method or "", "not yet delivered")
+               "copy": "copied once",
+               "age-file": "age-encrypted file to the customer's public key",
+               "age-passphrase": "age-encrypted file + passphrase by a second channel",
+               }.get(deliver.method or "", "not yet delivered")
         test = self.w.test_page.outcome
         self.summary.setText(
             f"SCIM is enabled for {self.w.org_name}.\n\n"
@@ -565,4 +639,5 @@ class EnableWizard(QWizard):
         """Drop the secrets this window holds (the keyring keeps the undelivered token)."""
         self.enable_page.token.clear()
         self.deliver_page.link.clear()
+        self.deliver_page.passphrase.clear()
         self.clipboard.clear_if_ours()
