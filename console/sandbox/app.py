@@ -3,7 +3,9 @@ and the customer-facing one-time-link pages under ``/s``.
 
 ``create_app`` takes a session factory so tests, the CLI and ``SandboxServer`` share one code path
 over any database file. The OpenAPI document covers the admin API only (the SCIM surface is
-described by its own ``/Schemas`` and ``/ResourceTypes``).
+described by its own ``/Schemas`` and ``/ResourceTypes``). The outermost layer is the fault injector
+(``faults``, see ``console.sandbox.faults``): it sits outside Starlette's error middleware so an
+injected connection reset is a real one, not a 500.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from console.sandbox import admin_models as m
 from console.sandbox.admin_indexes import ensure_admin_indexes
 from console.sandbox.db import Base
 from console.sandbox.errors import install_error_handlers
+from console.sandbox.faults import FaultInjector, FaultMiddleware
 from console.sandbox.idempotency import IdempotencyGate, purge_expired
 from console.sandbox.links import wipe_expired
 from console.sandbox.scim_api import router as scim_router
@@ -33,6 +36,13 @@ log = logging.getLogger(__name__)
 ADMIN_PREFIX = "/admin/v1"
 SCIM_PREFIX = "/scim/v2"
 API_TITLE = "Sandbox platform admin API"
+
+
+class _SandboxApp(FastAPI):
+    """FastAPI with the fault injector wrapped around everything (also around error handling)."""
+
+    def build_middleware_stack(self) -> Any:
+        return FaultMiddleware(super().build_middleware_stack(), self.state.faults)
 
 
 def _health_router() -> APIRouter:
@@ -60,8 +70,11 @@ def _housekeeping(session_factory: sessionmaker) -> None:
         session.commit()
 
 
-def create_app(session_factory: sessionmaker, *, public_base_url: str | None) -> FastAPI:
-    app = FastAPI(
+def create_app(
+    session_factory: sessionmaker, *, public_base_url: str | None, faults: FaultInjector | None = None
+) -> FastAPI:
+    """The app; ``faults`` is the injector to consult (a new, empty one when None)."""
+    app = _SandboxApp(
         title=API_TITLE,
         version=__version__,
         openapi_url=f"{ADMIN_PREFIX}/openapi.json",
@@ -74,6 +87,7 @@ def create_app(session_factory: sessionmaker, *, public_base_url: str | None) ->
     app.state.session_factory = session_factory
     app.state.public_base_url = public_base_url.rstrip("/") if public_base_url else None
     app.state.idempotency = IdempotencyGate()
+    app.state.faults = faults if faults is not None else FaultInjector()
     install_error_handlers(app)
     app.include_router(_health_router(), prefix=ADMIN_PREFIX, tags=["health"])
     app.include_router(admin_orgs.router, prefix=ADMIN_PREFIX, tags=["orgs"])

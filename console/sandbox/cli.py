@@ -3,7 +3,8 @@
 ``serve`` prints one JSON line (``--json``) or a short human summary with the admin URL, SCIM base
 URL, a fresh operator token and the database path, then serves until SIGINT/SIGTERM. The operator
 token exists only in this process and that line (it is a throwaway credential of a local sandbox).
-An existing database file is reused as is (never reseeded).
+An existing database file is reused as is (never reseeded). ``--faults SPEC`` makes it misbehave on
+purpose (latency, 429, 5xx, connection resets, slow reads; grammar in ``console.sandbox.faults``).
 """
 
 from __future__ import annotations
@@ -47,6 +48,13 @@ def register(parser: argparse.ArgumentParser) -> None:
     serve.add_argument(
         "--seed", choices=SEED_KINDS, default="demo", help="seed data for a new database (default demo)"
     )
+    serve.add_argument(
+        "--faults",
+        metavar="SPEC",
+        default=None,
+        help="inject faults, e.g. 'POST admin/orgs/*/scim/enable:reset-after-commit@1; "
+        "scim/*/Users:429,retry-after=2@every3' (grammar: console/sandbox/faults.py)",
+    )
     serve.add_argument("--json", action="store_true", help="print the start-up line as JSON")
     serve.set_defaults(handler=run_serve)
     from console.sandbox.simulate_cli import register_simulate  # lazily: keeps CLI start-up light
@@ -64,9 +72,10 @@ def run_serve(args: argparse.Namespace) -> int:
     def _on_signal(_signum: int, _frame: object) -> None:
         stop.set()
 
-    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     started = time.perf_counter()
-    server = SandboxServer(db_path, seed=args.seed, host=args.host, port=args.port)
+    # Before the signal handlers: a bad --faults spec fails here with a one-line FaultSpecError.
+    server = SandboxServer(db_path, seed=args.seed, host=args.host, port=args.port, faults=args.faults)
+    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         server.start()
         info = {
@@ -78,6 +87,7 @@ def run_serve(args: argparse.Namespace) -> int:
             "seeded": server.seed if server.seeded else None,
             "default_db": args.db is None,
             "startup_s": round(time.perf_counter() - started, 2),
+            "faults": server.faults.spec,
         }
         if args.json:
             print(json.dumps(info), flush=True)
@@ -89,7 +99,8 @@ def run_serve(args: argparse.Namespace) -> int:
                 f"  SCIM base URL:  {server.scim_base_url}/<org_id>\n"
                 f"  operator token: {server.operator_token}\n"
                 f"  database:       {db_path}\n"
-                "Press Ctrl+C to stop.",
+                + (f"  faults:         {server.faults.spec}\n" if server.faults.spec else "")
+                + "Press Ctrl+C to stop.",
                 flush=True,
             )
         while not stop.wait(0.5):

@@ -3,6 +3,9 @@
 Used by the test fixtures, ``scim-console sandbox serve`` and ``scim-console gui --sandbox``. Several
 servers can run in one process: each has its own engine, app and port (port 0 = the OS picks one,
 read back from the bound socket). Access logging is off: one-time-link keys travel in ``/s/…`` paths.
+
+``faults`` (a spec, see ``console.sandbox.faults``) starts the server misbehaving on purpose;
+``server.faults.set(spec)`` / ``.clear()`` switch faults at runtime from any thread.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from sqlalchemy.orm import sessionmaker
 
 from console.sandbox.app import ADMIN_PREFIX, SCIM_PREFIX, create_app
 from console.sandbox.db import make_engine, make_sessionmaker
+from console.sandbox.faults import FaultInjector
 from console.sandbox.seed import SEED_KINDS, ensure_seeded
 from console.sandbox.tokens import mint_operator_token
 
@@ -42,9 +46,8 @@ class SandboxServer:
         host: str = "127.0.0.1",
         port: int = 0,
         faults: str | None = None,
+        fault_seed: int | None = None,
     ) -> None:
-        if faults is not None:
-            raise ValueError("fault injection is not available yet (faults must be None)")
         if seed not in SEED_KINDS:
             raise ValueError(f"unknown seed {seed!r}; expected one of {', '.join(SEED_KINDS)}")
         self.db_path = Path(db_path)
@@ -61,6 +64,8 @@ class SandboxServer:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._failure: BaseException | None = None
+        # Parsed here so a bad spec fails before anything is bound or seeded (FaultSpecError).
+        self.faults = FaultInjector(faults, seed=fault_seed)
 
     def start(self) -> SandboxServer:
         if self._thread is not None:
@@ -74,7 +79,7 @@ class SandboxServer:
                 self.seeded = ensure_seeded(session, self.seed)
                 self.operator_token = mint_operator_token(session, OPERATOR_NAME)
                 session.commit()
-            app = create_app(self.session_factory, public_base_url=None)
+            app = create_app(self.session_factory, public_base_url=None, faults=self.faults)
         except BaseException:
             sock.close()
             self._cleanup()
