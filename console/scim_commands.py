@@ -38,6 +38,11 @@ def register(parser: argparse.ArgumentParser) -> None:
         if name == "test":
             p.add_argument("--token-stdin", action="store_true",
                            help="read the token to test from stdin instead of the keyring")
+            p.add_argument("--deep", action="store_true",
+                           help="also run the deep conformance check (creates and deletes test users and a "
+                                "group named scim-console-check-…)")
+            p.add_argument("--no-rfc", action="store_true",
+                           help="with --deep: skip scim2-tester's RFC checks (Entra-profile checks only)")
         if name == "revoke":
             p.add_argument("--token", required=True, metavar="TOKEN_ID",
                            help="the token id (see 'scim status')")
@@ -160,13 +165,26 @@ def _run_test(args: argparse.Namespace) -> int:
                                   hint="Pipe the token in with --token-stdin.")
         token = pending_token(_secrets(strict=False), args.org, live[0].token_id)
     result = run_connection_test(settings.scim_base_url, token)
+    report = None
+    if args.deep and result.ok:
+        from console.services.conformance import run_conformance
+
+        report = run_conformance(settings.scim_base_url, token, with_scim2_tester=not args.no_rfc)
     if args.json:
-        _out(json.dumps(result.as_dict()))
+        payload: dict[str, Any] = result.as_dict()
+        if report is not None:
+            payload["conformance"] = report.as_dict()
+        _out(json.dumps(payload))
     else:
         for p in result.probes:
             _out(f"{'ok  ' if p.ok else 'FAIL'} GET {p.path} → {p.status or 'no answer'}")
         _out(result.message)
-    return 0 if result.ok else 1
+        if report is not None:
+            for c in report.checks:
+                if c.status != "pass" or c.group != "RFC (scim2-tester)":
+                    _out(f"{c.status.upper():4} {c.group}: {c.name}" + (f" — {c.detail}" if c.detail else ""))
+            _out(report.summary())
+    return 0 if result.ok and (report is None or report.ok) else 1
 
 
 def _run_revoke(args: argparse.Namespace) -> int:

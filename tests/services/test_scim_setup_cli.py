@@ -89,3 +89,25 @@ def test_enable_with_null_keyring_refuses_and_mints_nothing(server) -> None:
     assert "cannot be stored safely" in proc.stderr or "keyring" in proc.stderr.lower()
     with AdminApiClient(server.base_url, server.operator_token) as c:
         assert c.get_scim(org).enabled is False
+
+
+def test_deep_test_reports_every_check_as_json_and_cleans_up(env, capsys) -> None:
+    from console.services.conformance import PREFIX
+
+    org = create_org(env)
+    assert cli(capsys, "scim", "enable", "--org", org)[0] == 0
+    code, out = cli(capsys, "scim", "test", "--org", org, "--deep", "--no-rfc", "--json")
+    assert code == 0, out
+    data = json.loads(out)
+    assert data["ok"] is True
+    conf = data["conformance"]
+    assert conf["ok"] is True
+    assert conf["scim2_tester"] is False
+    assert conf["counts"]["fail"] == 0
+    assert {c["name"] for c in conf["checks"]} >= {"Groups", "PATCH, default job dialect", "Duplicate create"}
+    assert conf["created"] == conf["cleaned"] >= 3
+    with AdminApiClient(env.base_url, env.operator_token) as c:
+        assert [u.user_name for u in c.iter_users(org) if PREFIX in u.user_name] == []
+    code, out = cli(capsys, "scim", "test", "--org", org, "--deep", "--no-rfc")
+    assert code == 0, out
+    assert "passed, 0 failed" in out

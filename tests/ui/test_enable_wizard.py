@@ -324,3 +324,41 @@ def test_deliver_as_age_file_with_a_passphrase_for_a_second_channel(qtbot, runne
     assert "passphrase by a second channel" in wizard.done_page.summary.text()
     wizard.accept()
     assert deliver.passphrase.value() == ""
+
+
+def _to_test_page(qtbot, wizard) -> Any:
+    wizard.readiness_page.checks = []  # readiness is covered above
+    wizard.next()
+    with qtbot.waitSignal(wizard.enable_page.completeChanged, timeout=TIMEOUT):
+        wizard.enable_page.enable()
+    wizard.next()
+    return wizard.test_page
+
+
+def test_deep_conformance_check_runs_with_progress_and_cancels_cleanly(qtbot, runner, server, store,
+                                                                      clipboard) -> None:
+    from console.services.conformance import PREFIX
+
+    org_id = create_org(server)
+    wizard = open_wizard(qtbot, org_id, "Deep Check", make_services(server, store), runner, clipboard)
+    page = _to_test_page(qtbot, wizard)
+    page.rfc_box.setChecked(False)
+    page.run_deep_check()
+    assert page.deep_cancel.isVisible()
+    assert not page.deep_button.isEnabled()
+    qtbot.waitUntil(lambda: page.report is not None, timeout=60_000)
+    assert page.report.ok, page.report.checks
+    assert page.deep_summary.text().startswith("✔ ")
+    assert page.deep_table.rowCount() == len(page.report.checks) >= 13
+    assert not page.deep_cancel.isVisible()
+    assert wizard.result.token not in page.deep_summary.text()
+    shot(wizard, "3c-test-deep-check")
+
+    page.report = None
+    page.run_deep_check()
+    page.cancel_deep_check()
+    qtbot.waitUntil(lambda: page.deep_button.isEnabled(), timeout=60_000)
+    assert page.report is None
+    assert page.deep_summary.text().startswith("Cancelled")
+    with AdminApiClient(server.base_url, server.operator_token) as c:
+        assert [u.user_name for u in c.iter_users(org_id) if PREFIX in u.user_name] == []
