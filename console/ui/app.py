@@ -163,6 +163,20 @@ def build_gui(app: QApplication, *, sandbox: bool = False, sandbox_seed: str = "
     return gui
 
 
+def _purge_expired_tokens(store: Any, secrets: Any) -> None:
+    """Undelivered SCIM tokens whose delivery window ended leave the keyring at start, even if
+    nobody opens their org again (the org page purges too, after asking the platform about links)."""
+    from console.services.pending_deliveries import PendingDeliveries
+
+    try:
+        purged = PendingDeliveries(store.engine).purge(secrets)
+    except UserFacingError as exc:  # a locked keyring: try again next start
+        log.warning("could not purge expired SCIM tokens from the keyring: %s", exc)
+        return
+    if purged:
+        log.info("purged %d expired undelivered SCIM token(s) from the keyring", len(purged))
+
+
 def _open_services(gui: GuiApp, holder: dict[str, Any], *, sandbox: bool, sandbox_seed: str) -> None:
     """Keyring, local store and profiles, opened on a worker so the window shows at once.
 
@@ -180,6 +194,7 @@ def _open_services(gui: GuiApp, holder: dict[str, Any], *, sandbox: bool, sandbo
         store = Store.open(db_url, paths)
         try:
             profiles = ProfileService(store, secrets)
+            _purge_expired_tokens(store, secrets)
             existing = profiles.list()
             active = profiles.active() or (existing[0] if existing else None)
             token.raise_if_cancelled()  # quit while opening: close again, nobody will use it

@@ -113,3 +113,31 @@ def test_sandbox_failure_is_shown_not_fatal(qtbot: Any, qapp: Any, started: list
     assert len(shown_errors) == 1
     assert gui.window.orgs_page.empty.title.text() == "The sandbox could not start"
     assert gui.window.isVisible()
+
+
+def test_start_purges_expired_undelivered_tokens_from_the_keyring(qtbot: Any, qapp: Any,
+                                                                  started: list[GuiApp],
+                                                                  memory_keyring: Any) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from console.core.models import TokenInfo
+    from console.services.paths import AppPaths
+    from console.services.pending_deliveries import PendingDeliveries, secret_key
+    from console.services.secrets import SERVICE_NAME
+    from console.services.store import Store
+
+    info = TokenInfo("tok_old", "abcd", "f" * 16, None, None, None, None, True)
+    fresh = TokenInfo("tok_new", "wxyz", "e" * 16, None, None, None, None, True)
+    with Store.open(None, AppPaths.default()) as store:
+        deliveries = PendingDeliveries(store.engine)
+        deliveries.add("acme", info, hours=72, now=datetime.now(UTC) - timedelta(hours=73))
+        deliveries.add("acme", fresh, hours=72)
+    memory_keyring.store[(SERVICE_NAME, secret_key("acme", "tok_old"))] = "scim_" + "o" * 40
+    memory_keyring.store[(SERVICE_NAME, secret_key("acme", "tok_new"))] = "scim_" + "n" * 40
+    gui = _start(qtbot, qapp, started, sandbox=True)
+    with qtbot.waitSignal(gui.events.sig_services_opened, timeout=30000):
+        pass
+    assert (SERVICE_NAME, secret_key("acme", "tok_old")) not in memory_keyring.store
+    assert (SERVICE_NAME, secret_key("acme", "tok_new")) in memory_keyring.store
+    with Store.open(None, AppPaths.default()) as store:
+        assert PendingDeliveries(store.engine).get("tok_old").purged_at is not None
