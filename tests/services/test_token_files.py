@@ -3,16 +3,44 @@
 from __future__ import annotations
 
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyrage
 import pytest
 
 from console.core.errors import UserFacingError
+from console.sandbox.server import SandboxServer
+from console.services.paths import AppPaths
 from console.services.pending_deliveries import PendingDeliveries, secret_key
 from console.services.scim_setup import confirm_delivered
+from console.services.secrets import SecretStore
+from console.services.store import Store
 from console.services.token_files import generate_passphrase, parse_recipient, write_age_file
-from tests.services.test_scim_setup import OP, enable, org, secrets, server, store  # noqa: F401 - fixtures
+from tests.sandbox.scim_helpers import create_org
+from tests.services.test_scim_setup import OP, enable
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxServer]:
+    with SandboxServer(tmp_path_factory.mktemp("age") / "platform.db", seed="small") as s:
+        yield s
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    with Store.open(None, AppPaths.default()) as s:
+        yield s
+
+
+@pytest.fixture
+def secrets() -> SecretStore:
+    return SecretStore.open()
+
+
+@pytest.fixture
+def org(server: SandboxServer) -> str:
+    return create_org(server)
 
 
 def test_file_for_the_customers_key_opens_only_with_their_identity(server, org, secrets, store,
@@ -21,7 +49,8 @@ def test_file_for_the_customers_key_opens_only_with_their_identity(server, org, 
     identity = pyrage.x25519.Identity.generate()
     path = tmp_path / "scim-token.age"
     delivery = write_age_file(org, result.token_info.id, path, secrets, store.audit, operator=OP,
-                              deliveries=PendingDeliveries(store.engine), recipient=f"  {identity.to_public()} ")
+                              deliveries=PendingDeliveries(store.engine),
+                              recipient=f"  {identity.to_public()} ")
     assert delivery.method == "age-file"
     assert delivery.passphrase is None
     data = path.read_bytes()

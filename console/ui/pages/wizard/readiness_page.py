@@ -1,0 +1,183 @@
+"""Readiness (seed steps 2–4): template and email checks, the Templates view, and the duplicate prediction
+from the customer's Entra users export."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QPushButton,
+    QScrollArea,
+    QTableWidget,
+    QTableWidgetItem,
+)
+
+from console.core.errors import UserFacingError
+from console.core.readiness import AMBER, Check, blocking
+from console.services.org_setup import create_default_template, load_readiness
+from console.ui.pages.wizard.base import WizardPage
+from console.ui.tasks import CancelToken
+from console.ui.widgets.common import plain_label
+from console.ui.widgets.readiness_view import ReadinessView
+
+if TYPE_CHECKING:
+    from console.ui.pages.enable_wizard import EnableWizard
+
+
+PREDICTION_COLUMNS = ("Entra userPrincipalName", "Prediction", "Existing account", "Fix")
+
+
+class ReadinessPage(WizardPage):
+    def __init__(self, wizard: EnableWizard) -> None:
+        super().__init__(wizard, "Readiness", "Checks before switching this organisation to SCIM "
+                                               "(customer guide steps 2–4).")
+        self.checks: list[Check] | None = None
+        self.view = ReadinessView()
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(self.view)
+        self.layout_.addWidget(scroll, 2)
+        buttons = QHBoxLayout()
+        self.fix_button = QPushButton("Create “All users” template")
+        self.fix_button.setVisible(False)
+        self.fix_button.clicked.connect(self.create_template)
+        self.templates_button = QPushButton("Templates…")
+        self.templates_button.setToolTip("List, create and edit this organisation's New User Templates")
+        self.templates_button.clicked.connect(self.open_templates)
+        self.recheck_button = QPushButton("Check again")
+        self.recheck_button.clicked.connect(self.run_checks)
+        self.export_button = QPushButton("Predict duplicates from Entra export…")
+        self.export_button.setToolTip("Load the CSV from Entra admin centre → Users → Download users")
+        self.export_button.clicked.connect(self.choose_export)
+        buttons.addWidget(self.fix_button)
+        buttons.addWidget(self.templates_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.export_button)
+        buttons.addWidget(self.recheck_button)
+        self.layout_.addLayout(buttons)
+        self.layout_.addWidget(self.status)
+        self.prediction_summary = plain_label("", wrap=True)
+        self.prediction_table = QTableWidget(0, len(PREDICTION_COLUMNS))
+        self.prediction_table.setHorizontalHeaderLabels(PREDICTION_COLUMNS)
+        self.prediction_table.verticalHeader().setVisible(False)
+        self.prediction_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.prediction_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.prediction_table.horizontalHeader().setStretchLastSection(True)
+        self.prediction_table.setVisible(False)
+        self.layout_.addWidget(self.prediction_summary)
+        self.layout_.addWidget(self.prediction_table, 1)
+        self.predictions: list[Any] | None = None
+        self.templates_dialog: Any = None
+
+    def initializePage(self) -> None:  # noqa: N802 - Qt override
+        if self.checks is None:
+            self.run_checks()
+
+    def run_checks(self) -> None:
+        api, org_id = self.w.services.api, self.w.org_id
+        self.recheck_button.setEnabled(False)
+        self.set_status("Checking templates and users…")
+        self.w.runner.run(lambda t: load_readiness(api(), org_id, progress=t.progress), self._on_checks,
+                          on_failure=self._on_failed,
+                          lane=org_id, purpose=f"enable.readiness.{org_id}", label="Checking readiness",
+                          parent=self)
+
+    def open_templates(self) -> None:
+        from console.ui.dialogs.templates_dialog import TemplatesDialog
+
+        self.templates_dialog = TemplatesDialog(self.w.org_id, self.w.services.api, self.w.runner, self)
+        self.templates_dialog.sig_changed.connect(lambda _t: self.run_checks())
+        self.templates_dialog.open()
+
+    def create_template(self) -> None:
+        api, org_id = self.w.services.api, self.w.org_id
+
+        def _create(t: CancelToken) -> list[Check]:
+            create_default_template(api(), org_id)
+            return load_readiness(api(), org_id, progress=t.progress)
+
+        self.fix_button.setEnabled(False)
+        self.w.runner.run(_create, self._on_checks, on_failure=self._on_failed, lane=org_id,
+                          label="Creating template", parent=self)
+
+    def choose_export(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Entra users export", "",
+                                              "CSV files (*.csv);;All files (*)")
+        if path:
+            self.load_export(path)
+
+    def load_export(self, path: str) -> None:
+        """Read and parse the export and list the org's users on a worker; predict."""
+        from console.core.preflight import MAX_BYTES, parse_entra_users_csv, predict
+
+        api, org_id = self.w.services.api, self.w.org_id
+
+        def _predict(_t: CancelToken) -> tuple[list[Any], list[str]]:
+            with open(path, "rb") as fh:
+                data = fh.read(MAX_BYTES + 1)
+            entra, warnings = parse_entra_users_csv(data)
+            return predict(entra, list(api().iter_users(org_id))), warnings
+
+        self.export_button.setEnabled(False)
+        self.prediction_summary.setText("Predicting…")
+        self.w.runner.run(_predict, self._on_predicted, on_failure=self._on_predict_failed, lane=org_id,
+                          label="Predicting duplicates", parent=self)
+
+    def _on_predicted(self, result: tuple[list[Any], list[str]]) -> None:
+        from console.core.preflight import DUPLICATE, MATCH, NEW, counts
+
+        predictions, warnings = result
+        self.predictions = predictions
+        self.export_button.setEnabled(True)
+        c = counts(predictions)
+        text = (f"Entra's default matching (userName ← userPrincipalName): {c[MATCH]} will match an existing "
+                f"account, {c[NEW]} will be created new, {c[DUPLICATE]} will become duplicates.")
+        if warnings:
+            text += f" {len(warnings)} row(s) skipped ({warnings[0]}…)."
+        self.prediction_summary.setText(text)
+        order = {DUPLICATE: 0, NEW: 1, MATCH: 2}
+        rows = sorted(predictions, key=lambda p: (order[p.outcome], p.user.upn.casefold()))
+        self.prediction_table.setRowCount(len(rows))
+        for r, p in enumerate(rows):
+            for col, value in enumerate((p.user.upn, p.outcome, p.platform_user_name or "—", p.fix or "—")):
+                item = QTableWidgetItem(value)  # plain text: imported data is never rendered as HTML
+                item.setToolTip(value)
+                self.prediction_table.setItem(r, col, item)
+        self.prediction_table.setVisible(bool(rows))
+
+    def _on_predict_failed(self, exc: BaseException) -> None:
+        self.export_button.setEnabled(True)
+        self.prediction_summary.setText(str(exc) if isinstance(exc, (UserFacingError, ValueError, OSError))
+                                        else "Could not read the export (unexpected error; see the log).")
+
+    def _on_checks(self, checks: list[Check]) -> None:
+        self.checks = checks
+        self.recheck_button.setEnabled(True)
+        self.view.set_checks(checks)
+        red = blocking(checks)
+        self.fix_button.setVisible(any(c.fix_action in ("create_template", "edit_template") for c in red))
+        self.fix_button.setEnabled(True)
+        if red:
+            self.set_status("Fix the blocking item before enabling SCIM.", error=True)
+        elif any(c.level == AMBER for c in checks):
+            self.set_status("Ready. Review the amber items with the customer, they can cause duplicate "
+                            "accounts: fix the platform email, clear the IdP link or merge on the "
+                            "Reconciliation page.")
+        else:
+            self.set_status("Ready for SCIM.")
+        self.completeChanged.emit()
+
+    def _on_failed(self, exc: BaseException) -> None:
+        self.recheck_button.setEnabled(True)
+        self.fix_button.setEnabled(True)
+        self.set_status(f"Could not check: {exc}" if isinstance(exc, UserFacingError)
+                        else "Could not check (unexpected error; see the log).", error=True)
+
+    def isComplete(self) -> bool:  # noqa: N802 - Qt override
+        return self.checks is not None and not blocking(self.checks)
+
+
