@@ -17,7 +17,7 @@ Spec grammar (whitespace around tokens is ignored)::
            | rule
     rule   = [METHOD " "] route ":" fault *( "," param ) [ "@" when ]
     route  = glob over the request path      ; "*" = any characters (also "/"), "?" = one character
-    fault  = "latency=" DURATION             ; wait before the request is handled: 200ms, 1.5s
+    fault  = "latency=" DURATION             ; hold the received request before handling it: 200ms, 1.5s
            | STATUS ["-after-commit"]        ; 429 or 500..599 with an error body (admin or SCIM shape)
            | "reset" | "reset-after-commit"  ; part of the response is sent, then the connection closes
            | "slow-read=" RATE               ; response body trickled at 200Bps, 5kBps, 1MBps
@@ -45,6 +45,8 @@ Semantics:
 * Every rule counts the requests that match its route and method, whether or not it fires.
 * Several rules may fire on one request: their latencies add up, the first status/reset fault wins,
   the first ``slow-read`` applies to the body (also to an injected error body or a partial one).
+* ``latency`` reads the request (body included) first and then waits, so a client that times out
+  meanwhile does not stop the handler: the change still happens, as on a slow real server.
 * ``STATUS`` answers without running the handler (nothing happened on the platform);
   ``STATUS-after-commit`` runs the handler to the end (its transaction is committed) and then
   replaces its answer — a proxy that gave up after the backend acted.
@@ -480,6 +482,25 @@ def _status_response(path: str, fault: Fault, rule: bytes) -> tuple[Message, byt
     return {"type": "http.response.start", "status": status, "headers": headers}, body
 
 
+async def _received_in_full(receive: Receive) -> Receive:
+    """Read the whole request body now and replay it to the handler later.
+
+    Latency models a server that got the request and is slow to act on it: a client that gives up
+    meanwhile must not cancel the work (uvicorn would hand a late reader ``http.disconnect``).
+    """
+    pending: list[Message] = []
+    while True:
+        message = await receive()
+        pending.append(message)
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            break
+
+    async def replay() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replay
+
+
 class FaultMiddleware:
     """Outermost ASGI layer of the sandbox app: applies the injector's decision to each request."""
 
@@ -497,6 +518,7 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
             return
         if decision.latency:
+            receive = await _received_in_full(receive)
             await asyncio.sleep(decision.latency)
         if decision.rate is None:
             await self._apply(scope, receive, send, decision)

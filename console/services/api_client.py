@@ -7,11 +7,14 @@ from the response (``Retry-After``), and the UI must hear about every wait befor
 (``on_retry``) — all three are plain ``if``s here, and nothing global (stamina's instrumentation
 and test mode are process-wide) has to be configured.
 
-Idempotent calls (GET/PUT/DELETE, and POSTs that carry an ``Idempotency-Key``) are retried on
-429/502/503/504 and on connect/read timeouts and connection failures, honouring ``Retry-After``
-(seconds or HTTP date, capped at 120 s), at most 5 attempts and within a total budget. POSTs
-without a key (mint a token, enable SCIM without a key) are never retried: a retry could create
-a second token.
+Idempotent calls (GET/PUT/DELETE, and POSTs that carry an ``Idempotency-Key`` to an endpoint
+that replays it) are retried on 429/502/503/504 and on connect/read timeouts and connection
+failures, honouring ``Retry-After`` (seconds or HTTP date, capped at 120 s), at most 5 attempts and
+within a total budget. Other POSTs and PATCHes are never retried: a retry could create a second
+token or repeat a change. The platform replays keys only on the token-minting endpoints (its
+OpenAPI document declares the header nowhere else), so a key sent elsewhere does not make a POST
+safe to repeat. When the connection breaks after the request went out, the message says the
+change may have been carried out.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import json
 import logging
 import os
 import random
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -60,6 +64,12 @@ ADMIN_PREFIX = "/admin/v1"
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+# POSTs whose Idempotency-Key the platform replays (tests check this against the OpenAPI document).
+KEYED_POST_PATHS = re.compile(r"orgs/[^/]+/scim/(enable|tokens)")
+# Failures that happen before the request can have reached the platform.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError,
+             httpx.UnsupportedProtocol)
+_MAYBE_DONE = " It may have been carried out: check the current state before repeating it."
 MAX_RETRY_AFTER = 120.0
 
 
@@ -195,8 +205,11 @@ class AdminApiClient:
         return f"AdminApiClient({self.admin_url!r})"
 
     # ---- transport core
-    def _may_retry(self, method: str, headers: Mapping[str, str] | None) -> bool:
-        return method in IDEMPOTENT_METHODS or bool(headers and headers.get("Idempotency-Key"))
+    def _may_retry(self, method: str, path: str, headers: Mapping[str, str] | None) -> bool:
+        if method in IDEMPOTENT_METHODS:
+            return True
+        keyed = bool(headers and headers.get("Idempotency-Key"))
+        return method == "POST" and keyed and KEYED_POST_PATHS.fullmatch(path.strip("/")) is not None
 
     def _send(
         self,
@@ -210,7 +223,8 @@ class AdminApiClient:
     ) -> httpx.Response:
         """Send with retries; returns a 2xx response (streamed responses are left open)."""
         method = method.upper()
-        policy = self.retry_policy if self._may_retry(method, headers) else RetryPolicy.none()
+        repeatable = self._may_retry(method, path, headers)
+        policy = self.retry_policy if repeatable else RetryPolicy.none()
         where = f"{method} {path}"
         started = time.monotonic()
         attempt = 0
@@ -222,12 +236,19 @@ class AdminApiClient:
                                                      json=json_body, headers=headers)
                 response = self._client.send(request, stream=stream)
             except httpx.TimeoutException as exc:
+                maybe = "" if repeatable or isinstance(exc, _NOT_SENT) else _MAYBE_DONE
                 failure: E.ApiError = E.TimeoutError_(
-                    f"The platform did not answer in time ({type(exc).__name__}).", where=where)
+                    f"The platform did not answer in time ({type(exc).__name__}).{maybe}", where=where)
                 reason = "timeout"
             except httpx.TransportError as exc:
                 detail = redact(str(exc)) or type(exc).__name__
-                failure = E.NetworkError(f"Could not reach the platform: {detail}", where=where)
+                if isinstance(exc, _NOT_SENT):
+                    message = f"Could not reach the platform: {detail}"
+                else:  # the request went out; the answer was lost (reset, closed mid-body …)
+                    maybe = "" if repeatable else _MAYBE_DONE
+                    message = f"The connection to the platform broke before its answer arrived: {detail}."
+                    message += maybe
+                failure = E.NetworkError(message, where=where)
                 reason = "connection failed"
             else:
                 if response.is_success:

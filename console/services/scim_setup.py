@@ -179,10 +179,19 @@ def enable_scim(client: Any, org_id: str, secrets: Any, audit: Any, *, operator:
                                   hint="Use Rotate to issue a new token (the current one stays active "
                                        "until you revoke it).") from None
         raise
-    url = new.scim_base_url or client.get_scim(org_id).scim_base_url or ""
+    url = new.scim_base_url or _scim_base_url_if_known(client, org_id)
     return _store_and_audit("scim.enable", client, org_id, new, secrets, audit, deliveries,
                             operator=operator, profile_id=profile_id, hours=delivery_hours,
                             attempts=len(seen), key=key, scim_base_url=url)
+
+
+def _scim_base_url_if_known(client: Any, org_id: str) -> str:
+    """Best effort, after a mint: a failure here must not lose the token that was just minted."""
+    try:
+        return client.get_scim(org_id).scim_base_url or ""
+    except UserFacingError as exc:
+        log.warning("SCIM base URL of %s unknown after enabling: %s", org_id, exc)
+        return ""
 
 
 def _counting(on_attempt: Callable[[int], None] | None) -> tuple[list[int], Callable[[int], None]]:
@@ -201,6 +210,9 @@ def rotate_token(client: Any, org_id: str, secrets: Any, audit: Any, *, operator
                  delivery_hours: int = DEFAULT_DELIVERY_HOURS) -> MintResult:
     """Mint a second token (the old one stays active until revoked) and keep it pending delivery."""
     preflight_keyring(secrets)
+    # Read before minting: once a token exists, nothing may stand between it and the keyring (a GET
+    # that failed after the mint used to lose the new, active token).
+    settings = client.get_scim(org_id)
     key = idempotency_key or new_idempotency_key()
     seen, hook = _counting(None)
     try:
@@ -215,7 +227,6 @@ def rotate_token(client: Any, org_id: str, secrets: Any, audit: Any, *, operator
                                   hint="Revoke the old token (after the customer switched) before "
                                        "rotating again.") from None
         raise
-    settings = client.get_scim(org_id)
     return _store_and_audit("scim.rotate", client, org_id, new, secrets, audit, deliveries,
                             operator=operator, profile_id=profile_id, hours=delivery_hours,
                             attempts=len(seen), key=key, scim_base_url=settings.scim_base_url or "")
