@@ -140,7 +140,7 @@ def test_happy_path_through_every_page(qtbot, runner, server, store, clipboard, 
     shot(wizard, "3b-test-ok")
 
     wizard.next()
-    deliver = wizard.deliver_page
+    deliver = wizard.deliver_page.panel
     assert result.token not in deliver.message.toPlainText()
     deliver.link_button.click()
     qtbot.waitUntil(lambda: deliver.link_info is not None, timeout=TIMEOUT)
@@ -299,8 +299,8 @@ def test_deliver_as_age_file_with_a_passphrase_for_a_second_channel(qtbot, runne
     wizard.test_page.run_test()  # the Test page is complete once a test has run
     qtbot.waitUntil(lambda: wizard.test_page.outcome is not None, timeout=TIMEOUT)
     wizard.next()
-    deliver = wizard.deliver_page
-    assert wizard.currentPage() is deliver
+    deliver = wizard.deliver_page.panel
+    assert wizard.currentPage() is wizard.deliver_page
     deliver.age_button.setChecked(True)
     assert deliver.age_box.isVisible()
     path = tmp_path / "scim-token.age"
@@ -315,7 +315,7 @@ def test_deliver_as_age_file_with_a_passphrase_for_a_second_channel(qtbot, runne
     assert phrase not in message
     assert result.token not in message
     assert phrase not in deliver.status.text()
-    assert deliver.isComplete()
+    assert wizard.deliver_page.isComplete()
     shot(wizard, "4b-deliver-age-passphrase")
     deliver.confirm.setChecked(True)
     qtbot.waitUntil(lambda: "removed from the keyring" in deliver.status.text(), timeout=TIMEOUT)

@@ -164,3 +164,42 @@ def test_follow_up_marks_onboarding_done_at_the_first_authenticated_request(qtbo
     assert overview.details.first_seen is not None
     assert overview.details.first_seen.status == 200
     assert "onboarding done" in overview.fields["followup"].text()
+
+
+def test_a_token_still_waiting_in_the_keyring_is_delivered_from_the_org_page(qtbot, overview, server) -> None:
+    import httpx
+
+    from console.services.scim_setup import enable_scim as enable_with_keyring
+
+    org_id = create_org(server)
+    s = overview.services
+    result = enable_with_keyring(s.api(), org_id, s.secrets, s.store.audit, operator="bob",
+                                 deliveries=s.deliveries)
+    with qtbot.waitSignal(overview.sig_deliveries_loaded, timeout=TIMEOUT):
+        load(qtbot, overview, org_id)
+    assert overview.waiting == {result.token_info.id}
+    assert not overview.deliver_button.isEnabled()  # nothing selected
+    overview.tokens.selectRow(0)
+    assert overview.deliver_button.isEnabled()
+    overview.deliver_button.click()
+    qtbot.waitUntil(lambda: overview.token_dialog is not None and overview.token_dialog.isVisible(),
+                    timeout=TIMEOUT)
+    dialog = overview.token_dialog
+    assert dialog.token.masked
+    assert dialog.token.value() == result.token
+    panel = dialog.panel
+    assert result.token not in panel.message.toPlainText()
+    panel.create_link()
+    qtbot.waitUntil(lambda: panel.link_info is not None, timeout=TIMEOUT)
+    shot(dialog, "0-deliver-dialog")
+    with httpx.Client(trust_env=False) as browser:
+        assert result.token in browser.post(panel.link.value()).text
+    dialog.reject()
+    assert dialog.token.value() == ""
+    assert panel.link.value() == ""
+    with qtbot.waitSignal(overview.sig_deliveries_loaded, timeout=TIMEOUT):
+        overview.refresh()  # the platform says the link was opened: the keyring copy goes
+    assert overview.waiting == set()
+    assert s.secrets.get(secret_key(org_id, result.token_info.id)) is None
+    overview.tokens.selectRow(0)
+    assert not overview.deliver_button.isEnabled()

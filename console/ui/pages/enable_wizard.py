@@ -58,6 +58,5 @@ class EnableWizard(QWizard):
     def _forget(self, _code: int = 0) -> None:
         """Drop the secrets this window holds (the keyring keeps the undelivered token)."""
         self.enable_page.token.clear()
-        self.deliver_page.link.clear()
-        self.deliver_page.passphrase.clear()
+        self.deliver_page.panel.forget()
         self.clipboard.clear_if_ours()

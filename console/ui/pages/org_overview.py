@@ -36,6 +36,7 @@ from console.ui import errors
 from console.ui.models.orgs_model import template_tip
 from console.ui.tasks import CancelToken, TaskRunner
 from console.ui.widgets.common import EmptyState, plain_label
+from console.ui.widgets.delivery_panel import DeliveryPanel, DeliveryTarget
 from console.ui.widgets.readiness_view import LEVEL_MARK, ReadinessView
 from console.ui.widgets.secret_field import SecretField
 
@@ -88,27 +89,38 @@ class ConfirmDialog:
             box.deleteLater()
 
 
-class NewTokenDialog(QDialog):
-    """Shows a rotated token once (masked, Reveal, Copy); it stays in the keyring until delivered."""
+class DeliveryDialog(QDialog):
+    """A token shown once (masked, Reveal, Copy) with the ways to deliver it (link, age file, copy).
 
-    def __init__(self, result: Any, parent: QWidget | None = None) -> None:
+    Opened after a rotation and for a token still waiting in the keyring (its wizard was closed
+    before delivery). Closing forgets the value here; the keyring keeps it until delivered/expired."""
+
+    def __init__(self, target: DeliveryTarget, intro: str, services: Any, runner: TaskRunner,
+                 parent: QWidget | None = None, *, clipboard: Any = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle(f"New SCIM token — {result.org_id}")
+        from console.ui.clipboard import SensitiveClipboard
+
+        clipboard = clipboard or SensitiveClipboard.instance()
+        self.setWindowTitle(f"Deliver SCIM token …{target.token_info.last_four} — {target.org_id}")
         layout = QVBoxLayout(self)
-        info = result.token_info
-        layout.addWidget(plain_label(
-            f"Token …{info.last_four} (fingerprint {info.fingerprint}) is active alongside the old one. "
-            "Deliver it like the first (one-time link or copy once), then revoke the old token once the "
-            "customer has switched.", wrap=True))
+        layout.addWidget(plain_label(intro, wrap=True))
         layout.addWidget(plain_label("SCIM endpoint (Tenant URL):"))
-        layout.addWidget(plain_label(result.scim_base_url, selectable=True))
-        self.token = SecretField()
-        self.token.set_value(result.token)
+        layout.addWidget(plain_label(target.scim_base_url, selectable=True))
+        self.token = SecretField(clipboard=clipboard)
+        self.token.set_value(target.token)
         layout.addWidget(self.token)
+        self.panel = DeliveryPanel(services, runner, clipboard)
+        self.panel.set_target(target)
+        layout.addWidget(self.panel, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
-        self.finished.connect(lambda _c: self.token.clear())
+        self.resize(760, 620)
+        self.finished.connect(self._forget)
+
+    def _forget(self, _code: int = 0) -> None:
+        self.token.clear()
+        self.panel.forget()
 
 
 class OrgOverview(QWidget):
@@ -135,7 +147,8 @@ class OrgOverview(QWidget):
         self.details: OrgDetails | None = None
         self.checks: list[Any] | None = None
         self.wizard: Any = None
-        self.token_dialog: NewTokenDialog | None = None
+        self.token_dialog: DeliveryDialog | None = None
+        self.waiting: set[str] = set()  # token ids still in the keyring, waiting for delivery
         self.templates_dialog: Any = None
         self._build()
 
@@ -185,12 +198,16 @@ class OrgOverview(QWidget):
         self.tokens.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
         self.tokens.itemSelectionChanged.connect(self._update_buttons)
         token_buttons = QHBoxLayout()
+        self.deliver_button = QPushButton("Deliver…")
+        self.deliver_button.setToolTip("Send a token that is still waiting in the keyring to the customer.")
+        self.deliver_button.clicked.connect(self.deliver_selected)
         self.rotate_button = QPushButton("Rotate…")
         self.rotate_button.setToolTip("Create a second token; the current one stays active until revoked.")
         self.rotate_button.clicked.connect(self.rotate)
         self.revoke_button = QPushButton("Revoke…")
         self.revoke_button.clicked.connect(self.revoke_selected)
         token_buttons.addStretch(1)
+        token_buttons.addWidget(self.deliver_button)
         token_buttons.addWidget(self.rotate_button)
         token_buttons.addWidget(self.revoke_button)
         self.token_status = plain_label("", role="muted", wrap=True)
@@ -337,6 +354,8 @@ class OrgOverview(QWidget):
         self.rotate_button.setEnabled(can and enabled and active < 2)
         selected = self.selected_token()
         self.revoke_button.setEnabled(can and selected is not None and selected.active)
+        self.deliver_button.setEnabled(can and selected is not None and selected.active
+                                       and selected.id in self.waiting)
 
     def selected_token(self) -> Any:
         rows = {i.row() for i in self.tokens.selectedIndexes()}
@@ -369,9 +388,11 @@ class OrgOverview(QWidget):
         org_id, waiting = result
         if org_id != self.org_id:
             return
+        self.waiting = {d.token_id for d in waiting}
         self.delivery_status.setText("\n".join(
             f"Token …{d.last_four}: {d.state}, kept in the keyring until delivered "
             f"(at most until {fmt_ts(d.expires_at)})." for d in waiting))
+        self._update_buttons()
         self.sig_deliveries_loaded.emit(waiting)
 
     def check_readiness(self) -> None:
@@ -453,12 +474,42 @@ class OrgOverview(QWidget):
                          label=f"Rotating the SCIM token of {org_id}", parent=self)
 
     def _on_rotated(self, result: Any) -> None:
-        self.token_status.setText(f"New token …{result.token_info.last_four} created; the old one stays "
+        info = result.token_info
+        self.token_status.setText(f"New token …{info.last_four} created; the old one stays "
                                   "active until you revoke it.")
-        self.token_dialog = NewTokenDialog(result, self)
-        self.token_dialog.show()
+        self._open_delivery(result.token, info, result.scim_base_url, (
+            f"Token …{info.last_four} (fingerprint {info.fingerprint}) is active alongside the old one. "
+            "Deliver it, then revoke the old token once the customer has switched."))
         self.sig_token_changed.emit("rotated")
         self.refresh()
+
+    def _open_delivery(self, token: str, info: Any, scim_url: str, intro: str) -> None:
+        s = self._services()
+        if s is None or self.org_id is None:
+            return
+        name = self.details.org.name if self.details else self.org_id
+        target = DeliveryTarget(self.org_id, name or self.org_id, scim_url, info, token)
+        self.token_dialog = DeliveryDialog(target, intro, s, self._runner, self)
+        self.token_dialog.panel.sig_confirmed.connect(self.refresh_deliveries)
+        self.token_dialog.show()
+
+    def deliver_selected(self) -> None:
+        """Deliver a token still waiting in the keyring (read there on a worker)."""
+        info, s, org_id = self.selected_token(), self._services(), self.org_id
+        if info is None or s is None or org_id is None or info.id not in self.waiting:
+            return
+        from console.services.scim_setup import pending_token
+
+        url = (self.details.scim.scim_base_url if self.details else None) or ""
+        self.deliver_button.setEnabled(False)
+        def _read(token: str) -> None:
+            self._update_buttons()
+            self._open_delivery(token, info, url,
+                                f"Token …{info.last_four} has not reached the customer yet.")
+
+        self._runner.run(lambda _t: pending_token(s.secrets, org_id, info.id), _read,
+                         on_failure=self._on_token_failed, lane=org_id,
+                         label="Reading the token from the keyring", parent=self)
 
     def revoke_selected(self) -> None:
         info = self.selected_token()
