@@ -12,6 +12,10 @@ version a real database file lives in ``tests/data/db/v{N}.sqlite`` and a test u
   which turn "newest 200 for org X" from a full scan into an index range.
 * v3 — ``pending_deliveries``: SCIM tokens waiting to reach the customer (token id, last four,
   fingerprint, expiry, how and when delivered, when purged from the keyring). Never the token.
+* v4 — ``reconcile_runs`` and ``reconcile_steps``: an applied reconciliation plan and the state of
+  each of its steps (pending → running → done / already done / conflict / failed / blocked), so an
+  interrupted run can be resumed and reports exactly what was and was not done. No secrets: ids,
+  addresses, versions and messages only.
 """
 
 from __future__ import annotations
@@ -128,7 +132,33 @@ def v3(conn: Connection) -> None:
     md.create_all(conn)
 
 
-STEPS: tuple[Step, ...] = (v1, v2, v3)
+def v4(conn: Connection) -> None:
+    md = MetaData()  # frozen copy of the v4 tables
+    Table("reconcile_runs", md,
+          Column("id", String(40), primary_key=True),
+          Column("org_id", String(200), nullable=False),
+          Column("profile_id", String(64)),
+          Column("plan_id", String(64), nullable=False),
+          Column("actor", String(200), nullable=False),
+          Column("status", String(20), nullable=False),
+          Column("created_at", UTCDateTime, nullable=False),
+          Column("updated_at", UTCDateTime, nullable=False),
+          Column("summary", JSON, nullable=False),
+          Index("ix_reconcile_runs_org_status", "org_id", "status"))
+    Table("reconcile_steps", md,
+          Column("run_id", String(40), primary_key=True),
+          Column("seq", Integer, primary_key=True, autoincrement=False),
+          Column("item", String(64), nullable=False),
+          Column("action", String(40), nullable=False),
+          Column("step", JSON, nullable=False),
+          Column("state", String(20), nullable=False),
+          Column("detail", Text),
+          Column("result_version", Integer),
+          Column("updated_at", UTCDateTime, nullable=False))
+    md.create_all(conn)
+
+
+STEPS: tuple[Step, ...] = (v1, v2, v3, v4)
 assert len(STEPS) == SCHEMA_VERSION, "schema.SCHEMA_VERSION must equal the number of migration steps"
 
 

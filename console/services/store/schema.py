@@ -26,7 +26,7 @@ from sqlalchemy import (
     TypeDecorator,
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -103,4 +103,33 @@ pending_deliveries = Table(
     Column("link_id", String(100)),               # the platform's one-time link, when method == "link"
     Column("purged_at", UTCDateTime),             # removed from the keyring
     Index("ix_pending_deliveries_org", "org_id"),
+)
+
+# v4: applied reconciliation plans and the state of each step (console.services.reconcile.runs).
+reconcile_runs = Table(
+    "reconcile_runs", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("org_id", String(200), nullable=False),
+    Column("profile_id", String(64)),
+    Column("plan_id", String(64), nullable=False),     # Plan.id: the content hash of the confirmed steps
+    Column("actor", String(200), nullable=False),
+    Column("status", String(20), nullable=False),      # running|interrupted|cancelled|finished|abandoned
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("summary", JSON, nullable=False),           # counts per step state, set at each stop
+    Index("ix_reconcile_runs_org_status", "org_id", "status"),
+)
+
+reconcile_steps = Table(
+    "reconcile_steps", metadata,
+    Column("run_id", String(40), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("item", String(64), nullable=False),        # the finding id (steps of one item stop together)
+    Column("action", String(40), nullable=False),
+    Column("step", JSON, nullable=False),              # the PlannedStep as confirmed
+    Column("state", String(20), nullable=False),       # pending | running | done | already_done | advice |
+                                                       # conflict | failed | blocked
+    Column("detail", Text),                            # what happened, in words
+    Column("result_version", Integer),                 # the user's version after this step (chains the next)
+    Column("updated_at", UTCDateTime, nullable=False),
 )
