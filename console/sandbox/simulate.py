@@ -17,10 +17,30 @@ Scenarios (what each one yields against the sandbox; see tests/sandbox/test_simu
   ids (``resetScope: Full``): the userName query misses and Entra re-POSTs with the same
   ``externalId`` (objectId). The sandbox re-links by externalId, so the POST answers 201 with the
   SAME id: 0 duplicates (``relinked`` = N). A platform without that guard would have 2N accounts.
+
+Scenarios that leave the drift the reconciler classifies (issue 6; tests/services/test_reconcile_sandbox.py):
+
+* ``mail-less`` — cloud-only users without a mail: accounts without any email (class vii).
+* ``mail-removed`` — UPN ≠ mail; after the first cycle the mail is removed in Entra, and the next
+  cycle sends no clear (Entra never does, entra-facts §1.12): the platform keeps the old address,
+  which the Entra export no longer has (class v).
+* ``link-lost`` — a clean cycle; the user is unassigned from the old app (disabled there), then a new
+  provisioning job *without* an ``externalId`` mapping creates the renamed user again (the userName
+  query misses, the POST has no externalId for the sandbox to re-link by); when the mapping is fixed
+  Entra PATCHes ``externalId``: two SCIM accounts for one Entra object (class ii).
+* ``collision`` — users in pairs A, B: A leaves (disabled), A's address is given to B and Entra
+  PATCHes B's email: two accounts of different Entra users share one address (class iii).
+
+``matching="externalId"`` makes the per-user query ``externalId eq "<objectId>"`` (the recommended
+matching precedence), so a userName someone else already holds answers the POST with 409 — the
+EntryConflict path of the provisioning log. :func:`entra_export_csv` writes the "Download users"
+CSV of Entra's state after a scenario, for the reconciler's Entra-side rules.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import random
 import time
 import uuid
@@ -31,7 +51,11 @@ from typing import Any
 import httpx
 
 DIALECTS = ("default", "aadOptscim062020")
-SCENARIOS = ("clean", "email-mismatch", "rename-after-reset", "case-only")
+SCENARIOS = ("clean", "email-mismatch", "rename-after-reset", "case-only", "mail-less", "mail-removed",
+             "link-lost", "collision")
+MATCHING = ("userName", "externalId")
+EXPORT_HEADER = ("userPrincipalName", "displayName", "surname", "mail", "givenName", "objectId", "userType",
+                 "accountEnabled")
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -46,7 +70,7 @@ _LAST = ["Adams", "Brown", "Clark", "Davis", "Evans", "Foster", "Green", "Hughes
 
 @dataclass(frozen=True)
 class Person:
-    """One Entra user: objectId, UPN and mail (may differ), names."""
+    """One Entra user: objectId, UPN and mail (may differ, may be empty), names."""
 
     object_id: str
     upn: str
@@ -68,12 +92,14 @@ def people(
     for i in range(count):
         given, family = rng.choice(_FIRST), rng.choice(_LAST)
         mail = f"{given.lower()}.{family.lower()}{i}@{domain}"
-        if scenario == "email-mismatch":
+        if scenario in ("email-mismatch", "mail-removed"):
             upn = f"{given[0].lower()}{family.lower()}{i}@{domain.split('.')[0]}.onmicrosoft.com"
         elif scenario == "case-only":
             upn = f"{given}.{family}{i}@{domain.upper()}"
         else:
             upn = mail
+        if scenario == "mail-less":
+            mail = ""
         out.append(Person(str(uuid.UUID(int=rng.getrandbits(128), version=4)), upn, mail, given, family))
     return out
 
@@ -90,6 +116,7 @@ class SimulationReport:
     matched: int = 0
     relinked: int = 0
     updated: int = 0
+    conflicts: int = 0          # POSTs answered 409 (EntryConflict in Entra's log)
     disabled: int = 0
     group_id: str | None = None
     group_members: int = 0
@@ -137,8 +164,8 @@ def _op(dialect: str, op: str) -> str:
     return op.capitalize() if dialect == "default" else op
 
 
-def _create_body(p: Person, user_name: str) -> dict[str, Any]:
-    return {
+def _create_body(p: Person, user_name: str, *, external_id: bool = True) -> dict[str, Any]:
+    body: dict[str, Any] = {
         "schemas": [USER_SCHEMA, ENTERPRISE],
         "externalId": p.object_id,
         "userName": user_name,
@@ -149,30 +176,41 @@ def _create_body(p: Person, user_name: str) -> dict[str, Any]:
         "name": {"formatted": p.display_name, "familyName": p.family_name, "givenName": p.given_name},
         "roles": [],
     }
+    if not p.mail:  # Entra sends no attribute whose source is empty
+        del body["emails"]
+    if not external_id:
+        del body["externalId"]
+    return body
 
 
 def _update_ops(dialect: str, p: Person, employee_number: str) -> list[dict[str, Any]]:
+    email = 'emails[type eq "work"].value'
     if dialect == "default":
-        return [
+        ops = [
             {"op": "Replace", "path": "displayName", "value": p.display_name},
-            {"op": "Replace", "path": 'emails[type eq "work"].value', "value": p.mail},
+            {"op": "Replace", "path": email, "value": p.mail},
             {"op": "Replace", "path": "name.givenName", "value": p.given_name},
             {"op": "Replace", "path": "name.familyName", "value": p.family_name},
             {"op": "Replace", "path": "externalId", "value": p.object_id},
             {"op": "Replace", "path": f"{ENTERPRISE}:employeeNumber", "value": employee_number},
         ]
-    return [
-        {"op": "replace", "path": 'emails[type eq "work"].value', "value": p.mail},
-        {"op": "replace", "value": {"displayName": p.display_name, "name.givenName": p.given_name,
-                                    "name.familyName": p.family_name, "externalId": p.object_id,
-                                    f"{ENTERPRISE}:employeeNumber": employee_number}},
-    ]
+    else:
+        ops = [
+            {"op": "replace", "path": email, "value": p.mail},
+            {"op": "replace", "value": {"displayName": p.display_name, "name.givenName": p.given_name,
+                                        "name.familyName": p.family_name, "externalId": p.object_id,
+                                        f"{ENTERPRISE}:employeeNumber": employee_number}},
+        ]
+    # An empty source attribute is simply not sent: Entra never clears a value (entra-facts §1.12).
+    return [op for op in ops if p.mail or op.get("path") != email]
 
 
 def _match_or_create(s: _Sender, p: Person, user_name: str, dialect: str, index: int,
-                     known: dict[str, str]) -> str | None:
+                     known: dict[str, str], *, matching: str = "userName",
+                     send_external_id: bool = True) -> str | None:
     """Entra's per-user step: query by the matching attribute, then create or update."""
-    found = s.send("GET", "/Users", expect=(200,), params={"filter": f'userName eq "{user_name}"'})
+    query = f'externalId eq "{p.object_id}"' if matching == "externalId" else f'userName eq "{user_name}"'
+    found = s.send("GET", "/Users", expect=(200,), params={"filter": query})
     resources = found.json().get("Resources", []) if found.status_code == 200 else []
     if resources:
         s.report.matched += 1
@@ -182,8 +220,10 @@ def _match_or_create(s: _Sender, p: Person, user_name: str, dialect: str, index:
         if r.status_code in (200, 204):
             s.report.updated += 1
         return scim_id
-    r = s.send("POST", "/Users", expect=(201,), json=_create_body(p, user_name))
+    r = s.send("POST", "/Users", expect=(201,), json=_create_body(p, user_name, external_id=send_external_id))
     if r.status_code != 201:
+        if r.status_code == 409:
+            s.report.conflicts += 1
         return None
     scim_id = r.json()["id"]
     if p.object_id in known and known[p.object_id] == scim_id:
@@ -204,12 +244,15 @@ def simulate_entra(
     seed: int = 1,
     client: httpx.Client | None = None,
     domain: str = "contoso.com",
+    matching: str = "userName",
 ) -> SimulationReport:
     """Run one simulated Entra provisioning cycle against ``scim_url`` (an org's SCIM base)."""
     if dialect not in DIALECTS:
         raise ValueError(f"dialect must be one of {DIALECTS}")
     if scenario not in SCENARIOS:
         raise ValueError(f"scenario must be one of {SCENARIOS}")
+    if matching not in MATCHING:
+        raise ValueError(f"matching must be one of {MATCHING}")
     rng = random.Random(seed * 7919)
     report = SimulationReport(scenario=scenario, dialect=dialect, users=users)
     started = time.perf_counter()
@@ -232,7 +275,7 @@ def simulate_entra(
         known: dict[str, str] = {}
         ids: list[str] = []
         for i, p in enumerate(population):
-            scim_id = _match_or_create(s, p, p.upn, dialect, i, known)
+            scim_id = _match_or_create(s, p, p.upn, dialect, i, known, matching=matching)
             if scim_id:
                 known[p.object_id] = scim_id
                 ids.append(scim_id)
@@ -240,9 +283,10 @@ def simulate_entra(
         if scenario == "rename-after-reset":
             # Links lost (restart with resetScope: Full) and every user renamed in Entra.
             for i, p in enumerate(population):
-                renamed = Person(p.object_id, f"renamed.{p.upn}", f"renamed.{p.mail}", p.given_name,
-                                 p.family_name)
-                _match_or_create(s, renamed, renamed.upn, dialect, i, known)
+                renamed = _renamed(p)
+                _match_or_create(s, renamed, renamed.upn, dialect, i, known, matching=matching)
+        elif scenario in ("mail-removed", "link-lost", "collision"):
+            _drift(s, scenario, dialect, population, known)
 
         if ids:  # disable one user (unassigned / soft-deleted in Entra)
             value: Any = "False" if dialect == "default" else False
@@ -258,6 +302,70 @@ def simulate_entra(
         if own:
             http.close()
     return report
+
+
+def _renamed(p: Person) -> Person:
+    return Person(p.object_id, f"renamed.{p.upn}", f"renamed.{p.mail}" if p.mail else "", p.given_name,
+                  p.family_name)
+
+
+def _drift(s: _Sender, scenario: str, dialect: str, population: list[Person], known: dict[str, str]) -> None:
+    """The later cycles of the drift scenarios (see the module docstring)."""
+    active = "False" if dialect == "default" else False
+    if scenario == "mail-removed":  # next cycle: the mail is gone in Entra, nothing clears it here
+        for i, p in enumerate(population):
+            gone = Person(p.object_id, p.upn, "", p.given_name, p.family_name)
+            _match_or_create(s, gone, gone.upn, dialect, i, known)
+    elif scenario == "link-lost":
+        for p in population:  # unassigned from the old app
+            if p.object_id in known:
+                s.send("PATCH", f"/Users/{known[p.object_id]}", expect=(200, 204), json=_patch(
+                    [{"op": _op(dialect, "replace"), "path": "active", "value": active}]))
+        fresh: dict[str, str] = {}
+        for i, p in enumerate(population):  # a new job without the externalId mapping, users renamed
+            renamed = _renamed(p)
+            scim_id = _match_or_create(s, renamed, renamed.upn, dialect, i, fresh, send_external_id=False)
+            if scim_id:  # the mapping is fixed: Entra PATCHes externalId onto the new account
+                s.send("PATCH", f"/Users/{scim_id}", expect=(200, 204), json=_patch(
+                    [{"op": _op(dialect, "replace"), "path": "externalId", "value": p.object_id}]))
+    elif scenario == "collision":
+        for a, b in zip(population[0::2], population[1::2], strict=False):
+            if a.object_id not in known or b.object_id not in known:
+                continue
+            s.send("PATCH", f"/Users/{known[a.object_id]}", expect=(200, 204), json=_patch(
+                [{"op": _op(dialect, "replace"), "path": "active", "value": active}]))
+            s.send("PATCH", f"/Users/{known[b.object_id]}", expect=(200, 204), json=_patch(
+                [{"op": _op(dialect, "replace"), "path": 'emails[type eq "work"].value', "value": a.mail}]))
+
+
+def entra_state(users: int, *, seed: int = 1, scenario: str = "clean",
+                domain: str = "contoso.com") -> list[tuple[Person, bool]]:
+    """Entra's users (and whether each is enabled) after a scenario: what its export would list."""
+    population = people(users, seed=seed, scenario=scenario, domain=domain)
+    if scenario in ("rename-after-reset", "link-lost"):
+        return [(_renamed(p), True) for p in population]
+    if scenario == "mail-removed":
+        return [(Person(p.object_id, p.upn, "", p.given_name, p.family_name), True) for p in population]
+    if scenario == "collision":
+        out = [(p, True) for p in population]
+        for j in range(0, len(population) - 1, 2):
+            a, b = population[j], population[j + 1]
+            out[j] = (Person(a.object_id, a.upn, "", a.given_name, a.family_name), False)
+            out[j + 1] = (Person(b.object_id, b.upn, a.mail, b.given_name, b.family_name), True)
+        return out
+    return [(p, True) for p in population]
+
+
+def entra_export_csv(users: int, *, seed: int = 1, scenario: str = "clean",
+                     domain: str = "contoso.com") -> str:
+    """The Entra admin centre's "Download users" CSV (a subset of its columns) after a scenario."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(EXPORT_HEADER)
+    for p, enabled in entra_state(users, seed=seed, scenario=scenario, domain=domain):
+        w.writerow([p.upn, p.display_name, p.family_name, p.mail, p.given_name, p.object_id, "Member",
+                    "TRUE" if enabled else "FALSE"])
+    return "\ufeff" + buf.getvalue()
 
 
 def _group_cycle(s: _Sender, dialect: str, seed: int, ids: list[str], report: SimulationReport) -> None:

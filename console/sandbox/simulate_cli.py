@@ -14,11 +14,12 @@ import json
 import os
 import sys
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
 
-from console.sandbox.simulate import DIALECTS, SCENARIOS, simulate_entra
+from console.sandbox.simulate import DIALECTS, MATCHING, SCENARIOS, entra_export_csv, simulate_entra
 
 
 def register_simulate(subparsers: Any) -> None:
@@ -29,6 +30,10 @@ def register_simulate(subparsers: Any) -> None:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--scenario", choices=SCENARIOS, default="clean")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--matching", choices=MATCHING, default="userName",
+                        help="the attribute Entra queries before creating a user (default userName)")
+    parser.add_argument("--entra-export", metavar="FILE",
+                        help="also write Entra's “Download users” CSV of the simulated users to FILE")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(handler=run_simulate)
 
@@ -79,17 +84,21 @@ def run_simulate(args: argparse.Namespace) -> int:
         scim_url = body.get("scim_base_url") or state.json()["scim_base_url"]
         try:
             report = simulate_entra(scim_url, token, dialect=args.dialect, users=args.users,
-                                    scenario=args.scenario, seed=args.seed)
+                                    scenario=args.scenario, seed=args.seed, matching=args.matching)
         finally:
             if rotation_id is not None:
                 admin.delete(f"/orgs/{args.org}/scim/tokens/{rotation_id}")
+    if args.entra_export:
+        Path(args.entra_export).write_bytes(  # bytes: CRLF stays CRLF on every OS, like Entra's file
+            entra_export_csv(args.users, seed=args.seed, scenario=args.scenario).encode("utf-8"))
     if args.json:
         _out(json.dumps(report.to_dict()))
     else:
         _out(f"scenario={report.scenario} dialect={report.dialect} users={report.users} "
               f"requests={report.requests} in {report.seconds}s")
         _out(f"created={report.created} matched={report.matched} relinked={report.relinked} "
-              f"updated={report.updated} disabled={report.disabled} group_members={report.group_members}")
+              f"updated={report.updated} disabled={report.disabled} group_members={report.group_members} "
+              f"conflicts={report.conflicts}")
         _out(f"statuses={report.statuses} test_connection={'ok' if report.test_connection_ok else 'FAILED'}")
         for failure in report.failures[:10]:
             _out(f"  failed: {failure['method']} {failure['path']} -> {failure['status']} "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import subprocess
@@ -15,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from console.sandbox.db import ScimToken, User
-from console.sandbox.simulate import people, simulate_entra
+from console.sandbox.simulate import entra_export_csv, entra_state, people, simulate_entra
 from tests.sandbox.scim_helpers import ScimOrg, create_org, scim_org, start_server
 
 N = 6
@@ -188,3 +190,88 @@ def test_cli_without_env_fails_cleanly(server: Any) -> None:
     )
     assert result.returncode != 0
     assert "SCIM_CONSOLE_URL" in result.stderr
+
+
+# ---- the drift scenarios the reconciler classifies (issue 6)
+def test_mail_less_users_get_no_email(server: Any, new_org: Any) -> None:
+    org = new_org()
+    report = simulate_entra(org.base_url, org.token, users=N, scenario="mail-less", seed=11)
+    assert report.ok, report.failures
+    assert report.created == N
+    assert all(not u.emails for u in _users(org))
+
+
+def test_mail_removed_keeps_the_old_address_and_the_export_has_none(server: Any, new_org: Any) -> None:
+    org = new_org()
+    report = simulate_entra(org.base_url, org.token, users=N, scenario="mail-removed", seed=12)
+    assert report.ok, report.failures
+    assert (report.created, report.matched) == (N, N)  # the second cycle found everyone, sent no clear
+    population = {p.object_id: p for p in people(N, seed=12, scenario="mail-removed")}
+    for u in _users(org):
+        assert u.primary_email == population[u.external_id].mail
+    state = entra_state(N, seed=12, scenario="mail-removed")
+    assert all(p.mail == "" for p, _enabled in state)
+
+
+def test_link_lost_leaves_two_scim_accounts_per_entra_user(server: Any, new_org: Any) -> None:
+    org = new_org()
+    report = simulate_entra(org.base_url, org.token, users=N, scenario="link-lost", seed=13)
+    assert report.ok, report.failures
+    assert report.created == 2 * N
+    users = _users(org)
+    by_ext: dict[str, list[User]] = {}
+    for u in users:
+        by_ext.setdefault(u.external_id, []).append(u)
+    assert len(by_ext) == N
+    for twins in by_ext.values():
+        old, new = sorted(twins, key=lambda u: u.user_name.startswith("renamed."))
+        assert not old.active
+        assert new.active
+        assert new.user_name == "renamed." + old.user_name
+        assert new.idp_link == new.external_id  # the PATCHed externalId became the link
+
+
+def test_collision_gives_a_departed_users_address_to_another(server: Any, new_org: Any) -> None:
+    org = new_org()
+    report = simulate_entra(org.base_url, org.token, users=N, scenario="collision", seed=14)
+    assert report.ok, report.failures
+    population = people(N, seed=14, scenario="collision")
+    by_ext = {u.external_id: u for u in _users(org)}
+    for a, b in zip(population[0::2], population[1::2], strict=True):
+        assert not by_ext[a.object_id].active
+        assert by_ext[a.object_id].primary_email == a.mail == by_ext[b.object_id].primary_email
+    state = entra_state(N, seed=14, scenario="collision")
+    exported = {p.object_id: (p.mail, enabled) for p, enabled in state}
+    assert exported[population[0].object_id] == ("", False)
+    assert exported[population[1].object_id] == (population[0].mail, True)
+
+
+def test_matching_on_external_id_gets_a_409_for_a_squatted_user_name(server: Any, new_org: Any) -> None:
+    org = new_org()
+    population = people(3, seed=15)
+    _manual_accounts(server, org.org_id, [population[0].upn])  # e.g. an invite under that address
+    report = simulate_entra(org.base_url, org.token, users=3, seed=15, matching="externalId")
+    assert report.conflicts == 1
+    assert report.created == 2
+    assert [f["status"] for f in report.failures] == [409]
+    with pytest.raises(ValueError):
+        simulate_entra(org.base_url, org.token, users=1, matching="mail")
+
+
+def test_entra_export_csv_is_the_download_users_shape() -> None:
+    text = entra_export_csv(4, seed=3, scenario="link-lost")
+    assert text.startswith("\ufeffuserPrincipalName,displayName,")
+    rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    assert len(rows) == 4
+    assert all(r["userPrincipalName"].startswith("renamed.") for r in rows)
+    assert {r["objectId"] for r in rows} == {p.object_id for p in people(4, seed=3, scenario="link-lost")}
+
+
+def test_cli_writes_the_entra_export(server: Any, tmp_path: Any) -> None:
+    org_id = create_org(server)
+    target = tmp_path / "users.csv"
+    result = _cli(server, "--org", org_id, "--users", "2", "--scenario", "mail-less",
+                  "--entra-export", str(target))
+    assert result.returncode == 0, result.stderr
+    assert "conflicts=0" in result.stdout
+    assert target.read_bytes().decode("utf-8") == entra_export_csv(2, scenario="mail-less")
