@@ -391,4 +391,6 @@ COMMANDS = [
     ("logs", "provisioning logs: import Entra exports and query them offline", _register_logs),
     ("scim", "enable SCIM for an org, test it, rotate and revoke its tokens",
      lambda parser: __import__("console.scim_commands", fromlist=["register"]).register(parser)),
+    ("reconcile", "find duplicate and mismatched accounts, plan and apply the fixes",
+     lambda parser: __import__("console.reconcile_commands", fromlist=["register"]).register(parser)),
 ]
