@@ -66,6 +66,7 @@ from console.sandbox.scim_resources import (
     user_document,
     user_resource,
 )
+from console.sandbox.scim_schema import check_group_resource, check_user_resource
 from console.sandbox.tokens import authenticate_scim_token
 
 router = APIRouter(tags=["scim"])
@@ -227,8 +228,11 @@ def _user_location(ctx: Ctx, user: User) -> str:
     return f"{ctx.users_url()}/{user.scim_id}"
 
 
-def _user_out(ctx: Ctx, user: User) -> dict[str, Any]:
+def _user_out(ctx: Ctx, user: User, *, check: bool = False) -> dict[str, Any]:
+    """The user as served; after a write (``check``) the whole resource must pass the schema check."""
     resource = user_resource(user, _user_location(ctx, user))
+    if check:
+        check_user_resource(resource)
     return project(resource, _list_param(ctx.params, "attributes"),
                    _list_param(ctx.params, "excludedAttributes"))
 
@@ -238,21 +242,21 @@ def _users_query(session: Session, ctx: Ctx) -> tuple[int, dict[str, Any] | None
     ctx.rec.op_summary = f"filter={text}" if text else "list"
     node = parse_filter(text) if text else None
     start, count = _page(ctx.params)
-    stmt = user_sql(ctx.org_id, node)
-    if stmt is not None:
+    query = user_sql(ctx.org_id, node)
+    if query is not None and query.exact:
+        stmt = query.stmt
         total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         users = session.scalars(
             stmt.order_by(User.id).offset(start - 1).limit(count).options(selectinload(User.emails))
         ).all() if count else []
         resources = [_user_out(ctx, u) for u in users]
-    else:
-        n = session.scalar(select(func.count()).select_from(User).where(User.org_id == ctx.org_id)) or 0
+    else:  # evaluated in Python, on SQL's candidates when there are any
+        candidates = query.stmt if query is not None else select(User).where(User.org_id == ctx.org_id)
+        n = session.scalar(select(func.count()).select_from(candidates.subquery())) or 0
         if n > PYTHON_SCAN_LIMIT:
             raise ScimError(400, "tooMany", "this filter cannot be evaluated on an organisation this large; "
                                             "use eq/and on userName, externalId, id or emails")
-        everyone = session.scalars(
-            select(User).where(User.org_id == ctx.org_id).order_by(User.id).options(selectinload(User.emails))
-        ).all()
+        everyone = session.scalars(candidates.order_by(User.id).options(selectinload(User.emails))).all()
         assert node is not None
         hits = [u for u in everyone if resource_matches(node, user_resource(u, _user_location(ctx, u)))]
         total = len(hits)
@@ -306,7 +310,7 @@ def _create_user(session: Session, ctx: Ctx) -> tuple[int, dict[str, Any], dict[
     session.flush()
     _note_user(ctx.rec, user)
     location = _user_location(ctx, user)
-    return 201, _user_out(ctx, user), {"Location": location}
+    return 201, _user_out(ctx, user, check=True), {"Location": location}
 
 
 def _get_user(session: Session, ctx: Ctx, resource_id: str) -> tuple[int, dict[str, Any], dict[str, str]]:
@@ -331,7 +335,7 @@ def _replace_user(session: Session, ctx: Ctx, resource_id: str) -> tuple[int, di
             user.idp_link = user.external_id
     session.flush()
     _note_user(ctx.rec, user)
-    return 200, _user_out(ctx, user), None
+    return 200, _user_out(ctx, user, check=True), None
 
 
 def _patch_user(session: Session, ctx: Ctx, resource_id: str) -> tuple[int, dict[str, Any], None]:
@@ -346,7 +350,7 @@ def _patch_user(session: Session, ctx: Ctx, resource_id: str) -> tuple[int, dict
             user.idp_link = user.external_id
     session.flush()
     _note_user(ctx.rec, user)
-    return 200, _user_out(ctx, user), None
+    return 200, _user_out(ctx, user, check=True), None
 
 
 def _delete_user(session: Session, ctx: Ctx, resource_id: str) -> tuple[int, None, None]:
@@ -384,6 +388,13 @@ def _group_out(session: Session, ctx: Ctx, group: Group) -> dict[str, Any]:
     resource = group_resource(group, f"{ctx.groups_url()}/{group.id}",
                               _members(session, group) if want_members else None, ctx.users_url())
     return project(resource, attributes, excluded)
+
+
+def _check_group(session: Session, ctx: Ctx, group: Group) -> None:
+    """Before a group write commits: the whole resource, members included, must be valid SCIM."""
+    session.flush()
+    check_group_resource(group_resource(group, f"{ctx.groups_url()}/{group.id}", _members(session, group),
+                                        ctx.users_url()))
 
 
 def _resolve_members(session: Session, org_id: str, scim_ids: list[str]) -> dict[str, str]:
@@ -527,6 +538,7 @@ def _create_group(session: Session, ctx: Ctx) -> tuple[int, dict[str, Any], dict
         _apply_member_actions(session, group, [("add", _member_values(members))])
         _store_displays(group, member_displays(members))
     session.flush()
+    _check_group(session, ctx, group)
     return 201, _group_out(session, ctx, group), {"Location": f"{ctx.groups_url()}/{group.id}"}
 
 
@@ -554,6 +566,7 @@ def _replace_group(session: Session, ctx: Ctx, resource_id: str) -> tuple[int, d
     if changed:
         group.version += 1
     session.flush()
+    _check_group(session, ctx, group)
     return 200, _group_out(session, ctx, group), None
 
 
@@ -567,6 +580,7 @@ def _patch_group(session: Session, ctx: Ctx, resource_id: str) -> tuple[int, Non
     changed = _store_displays(group, changes.displays) or changed
     if changed:
         group.version += 1
+    _check_group(session, ctx, group)
     return 204, None, None
 
 

@@ -6,13 +6,17 @@ on the indexed key columns (``user_name_key`` / ``user_emails.value_key`` hold t
 form, so matching is case-insensitive while values stay as sent) — the 50 000-user demo org must
 answer a matching query in milliseconds. Any other valid filter is parsed by scim2-models and
 evaluated against the rendered resources in Python, with a cap so a broad filter on a huge org is
-refused with ``tooMany`` instead of scanning forever.
+refused with ``tooMany`` instead of scanning forever. Both paths compare strings the same way
+(NFC + casefold, entra-facts §3.4 rule 8; ``id`` and ``externalId`` case-exact). ``displayName``
+and ``manager`` have no key column and SQLite's ``lower()`` only folds ASCII, so their SQL term is
+a superset (exact for ASCII values, every non-ASCII value a candidate) that the Python evaluator
+then narrows (``SqlFilter.exact`` False).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 from scim2_models import InvalidFilterException
 from scim2_models.path.expressions import (
@@ -27,7 +31,7 @@ from scim2_models.path.expressions import (
     ValuePath,
 )
 from scim2_models.path.grammar import _parse_filter
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.sql import Select
 
 from console.sandbox.db import Group, User, UserEmail, fold
@@ -36,6 +40,16 @@ from console.sandbox.scim_resources import ENTERPRISE_SCHEMA, ScimError, is_core
 
 MAX_FILTER_LENGTH = 2000
 PYTHON_SCAN_LIMIT = 20_000  # resources evaluated in Python for a filter SQL can't express
+
+_NON_ASCII_GLOB = "*[^\x01-\x7f]*"  # SQLite GLOB: the value holds a character past ASCII
+
+
+class SqlFilter(NamedTuple):
+    """A filter as SQL; ``exact`` False: the rows are candidates, check them with ``resource_matches``."""
+
+    stmt: Select[Any]
+    exact: bool = True
+
 
 _UNQUOTED_EQ = re.compile(r"^\s*([A-Za-z][\w.:$-]*)\s+(eq)\s+([^\s\"()\[\]]+)\s*$", re.IGNORECASE)
 _LITERALS = {"true", "false", "null"}
@@ -95,8 +109,25 @@ def _attr_name(path: AttrPath) -> str | None:
     return None
 
 
-def _user_condition(org_id: str, node: FilterNode) -> ColumnElement[bool] | None:
-    """SQL for one Entra-subset term, or None when SQL can't express it exactly."""
+def _user_condition(org_id: str, node: FilterNode) -> tuple[ColumnElement[bool], bool] | None:
+    """SQL for one Entra-subset term and whether it is exact, or None when SQL can't express it."""
+    cond = _exact_user_condition(org_id, node)
+    if cond is not None:
+        return cond, True
+    if not (isinstance(node, Comparison) and node.op == CompareOperator.eq and isinstance(node.value, str)):
+        return None
+    name, sub = _attr_name(node.attr_path), (node.attr_path.sub_attr or "").lower()
+    if name == "displayname" and not sub:
+        column: Any = User.display_name
+    elif name == "manager" and sub in ("", "value"):
+        column = func.json_extract(User.scim_json, f'$."{ENTERPRISE_SCHEMA}".manager.value')
+    else:
+        return None
+    # Exact for ASCII values (lower() == casefold there); any non-ASCII value is only a candidate.
+    return or_(func.lower(column) == fold(node.value), column.op("GLOB")(_NON_ASCII_GLOB)), False
+
+
+def _exact_user_condition(org_id: str, node: FilterNode) -> ColumnElement[bool] | None:
     if isinstance(node, ValuePath):
         if node.attr_path.attr.lower() != "emails" or node.sub_attr is not None:
             return None
@@ -137,32 +168,30 @@ def _user_condition(org_id: str, node: FilterNode) -> ColumnElement[bool] | None
         return User.external_id == value  # caseExact (RFC 7643 §3.1)
     if name == "id" and not sub:
         return User.scim_id == value
-    if name == "displayname" and not sub:
-        return func.lower(User.display_name) == value.lower()
     if name == "emails" and sub in ("", "value"):
         return User.id.in_(
             select(UserEmail.user_id).where(UserEmail.org_id == org_id, UserEmail.value_key == fold(value))
         )
-    if name == "manager" and sub in ("", "value"):
-        return func.json_extract(User.scim_json, f'$."{ENTERPRISE_SCHEMA}".manager.value') == value
     return None
 
 
-def user_sql(org_id: str, node: FilterNode | None) -> Select[Any] | None:
+def user_sql(org_id: str, node: FilterNode | None) -> SqlFilter | None:
     """``SELECT users`` for the filter when it is in the SQL subset (None filter = all users)."""
     stmt = select(User).where(User.org_id == org_id)
     if node is None:
-        return stmt
+        return SqlFilter(stmt)
     terms = _eq_terms(node)
     if not terms:
         return None
     conds = []
+    exact = True
     for term in terms:
-        cond = _user_condition(org_id, term)
-        if cond is None:
+        found = _user_condition(org_id, term)
+        if found is None:
             return None
-        conds.append(cond)
-    return stmt.where(and_(*conds))
+        conds.append(found[0])
+        exact = exact and found[1]
+    return SqlFilter(stmt.where(and_(*conds)), exact)
 
 
 def group_sql(org_id: str, node: FilterNode | None) -> Select[Any] | None:

@@ -40,6 +40,7 @@ from scim2_models.path.expressions import (
 )
 from scim2_models.path.grammar import _parse_path
 
+from console.sandbox.db import fold
 from console.sandbox.scim_resources import (
     ENTERPRISE_SCHEMA,
     PATCH_SCHEMA,
@@ -159,7 +160,8 @@ def _sub(entry: dict[str, Any], name: str) -> Any:
 
 
 def _fold(value: Any) -> Any:
-    return value.casefold() if isinstance(value, str) else value
+    """NFC + casefold, as the platform compares userNames and emails (and the SQL filters do)."""
+    return fold(value) if isinstance(value, str) else value
 
 
 def matches(node: FilterNode, entry: Any) -> bool:
