@@ -32,7 +32,7 @@ from console.ui.pages.audit_page import AuditPage
 from console.ui.pages.enable_wizard import services_from_ctx
 from console.ui.pages.logs_page import LogsPage
 from console.ui.pages.orgs_page import OrgsPage
-from console.ui.pages.placeholder_page import reconciliation_page
+from console.ui.pages.reconcile_page import ReconcilePage
 from console.ui.pages.settings_page import SettingsPage, open_folder
 from console.ui.widgets.common import plain_label
 
@@ -74,7 +74,9 @@ class MainWindow(QMainWindow):
         self.orgs_page = OrgsPage(ctx.connection.api, ctx.runner)
         self.orgs_page.overview.setup_provider = lambda: services_from_ctx(ctx)  # Enable SCIM / tokens
         self.logs_page = LogsPage(ctx.paths, ctx.runner, ctx.connection.api)
-        self.reconciliation_page = reconciliation_page()
+        self.reconciliation_page = ReconcilePage(ctx.connection.api, ctx.runner, ctx.paths,
+                                                 services_provider=lambda: services_from_ctx(ctx))
+        self.orgs_page.overview.sig_open_reconciliation.connect(self.open_reconciliation)
         self.audit_page = AuditPage(ctx.audit_provider, ctx.runner)
         self.settings_page = SettingsPage(ctx.settings, ctx.paths, ctx.keyring_status)
         self.pages: list[QWidget] = [self.orgs_page, self.logs_page, self.reconciliation_page,
@@ -198,6 +200,11 @@ class MainWindow(QMainWindow):
         if callable(reload):
             reload()
 
+    def open_reconciliation(self, org_id: str, text: str | None = None) -> None:
+        """Show the Reconciliation page for ``org_id`` (from the org page or a log event)."""
+        self.show_page(self.reconciliation_page)
+        self.reconciliation_page.open_org(org_id, text=text)
+
     def focus_search(self) -> None:
         focus = getattr(self.current_page(), "focus_search", None)
         if callable(focus):
@@ -276,6 +283,8 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(page)
         if page is self.audit_page:
             self.audit_page.reload()
+        elif page is self.reconciliation_page:
+            self.reconciliation_page.on_shown()
         self.sig_page_changed.emit(page.title)
 
     def _on_connection_state(self, state: str, detail: str) -> None:
@@ -314,4 +323,5 @@ class MainWindow(QMainWindow):
         settings.set("window/state", self.saveState())
         settings.set("orgs/header_state", self.orgs_page.table.horizontalHeader().saveState())
         settings.sync()
+        self.reconciliation_page.shutdown()
         super().closeEvent(event)

@@ -133,6 +133,7 @@ class OrgOverview(QWidget):
     sig_closed = Signal()
 
     sig_readiness_loaded = Signal(object)
+    sig_open_reconciliation = Signal(str)  # org id: review its email discrepancies
     sig_token_changed = Signal(str)  # "rotated" | "revoked"
     sig_deliveries_loaded = Signal(object)  # undelivered tokens still in the keyring
 
@@ -225,6 +226,10 @@ class OrgOverview(QWidget):
         self.templates_button = QPushButton("Templates…")
         self.templates_button.setToolTip("List, create and edit this organisation's New User Templates")
         self.templates_button.clicked.connect(self.open_templates)
+        self.reconcile_button = QPushButton("Reconcile emails…")
+        self.reconcile_button.setToolTip("Find duplicate and mismatched accounts on the Reconciliation page")
+        self.reconcile_button.clicked.connect(self._open_reconciliation)
+        row.addWidget(self.reconcile_button)
         row.addWidget(self.templates_button)
         row.addWidget(self.readiness_button)
         box_layout.addLayout(row)
@@ -428,6 +433,10 @@ class OrgOverview(QWidget):
             self.readiness_status.setText("Not checked yet.")
             return
         self.readiness_status.setText(f"Overall: {LEVEL_MARK[overall(checks)]}")
+
+    def _open_reconciliation(self) -> None:
+        if self.org_id is not None:
+            self.sig_open_reconciliation.emit(self.org_id)
 
     def open_templates(self) -> None:
         if self.org_id is None:

@@ -1,0 +1,201 @@
+"""The Reconciliation page (issue 6) driven with pytest-qt against a real sandbox over HTTP:
+analyse with progress, class chips / search / SQL sort over the paged table, details as plain text,
+export, plan → apply (confirmed) → audited, a conflict since the preview, cancel and resume."""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from console.sandbox.server import SandboxServer
+from console.sandbox.simulate import people, simulate_entra
+from console.services.api_client import AdminApiClient
+from console.services.paths import AppPaths
+from console.services.secrets import SecretStore
+from console.services.store import Store
+from console.ui.dialogs.plan_dialog import PlanDialog
+from console.ui.pages.enable_wizard import SetupServices
+from console.ui.pages.reconcile_page import ReconcilePage
+from tests.sandbox.scim_helpers import ScimOrg, scim_org
+from tests.ui.test_enable_wizard import shot
+
+TIMEOUT = 30_000
+N = 6
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxServer]:
+    with SandboxServer(tmp_path_factory.mktemp("reconcile-page") / "platform.db", seed="small") as s:
+        yield s
+
+
+@pytest.fixture
+def client(server: SandboxServer) -> Iterator[AdminApiClient]:
+    with AdminApiClient(server.base_url, server.operator_token, sleep=lambda _s: None) as c:
+        yield c
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    with Store.open(None, AppPaths.default()) as s:
+        yield s
+
+
+@pytest.fixture
+def page(qtbot: Any, runner: Any, client: AdminApiClient, store: Store) -> Iterator[ReconcilePage]:
+    services = SetupServices(api=lambda: client, secrets=SecretStore.open(), store=store, operator="carol")
+    widget = ReconcilePage(lambda: client, runner, AppPaths.default(), services_provider=lambda: services)
+    widget.services = services  # for assertions
+    qtbot.addWidget(widget)
+    widget.resize(1400, 800)
+    widget.show()
+    yield widget
+    runner.shutdown(timeout=10)
+    widget.shutdown()
+
+
+def twins_org(server: SandboxServer, client: AdminApiClient, seed: int) -> ScimOrg:
+    """N manual accounts under the mail, then an Entra cycle matching on the UPN: N SCIM twins (i)."""
+    org = scim_org(server)
+    for p in people(N, seed=seed, scenario="email-mismatch"):
+        client.create_user(org.org_id, {"user_name": p.mail, "emails": [p.mail], "created_via": "manual"})
+    report = simulate_entra(org.base_url, org.token, users=N, scenario="email-mismatch", seed=seed)
+    assert report.ok, report.failures
+    return org
+
+
+def analysed(qtbot: Any, page: ReconcilePage, org_id: str, text: str | None = None) -> None:
+    with qtbot.waitSignal(page.sig_query_done, timeout=TIMEOUT):
+        page.open_org(org_id, text=text)
+
+
+def test_northwind_findings_filter_sort_details_and_export(qtbot, page, tmp_path: Path) -> None:
+    analysed(qtbot, page, "northwind")
+    assert page.summary.findings == page.model.total > 0
+    assert "northwind" in page.status.text()
+    total = page.model.total
+    by_class = {cls: int(chip.text().rsplit(": ", 1)[1].replace(",", "")) for cls, chip in page.chips.items()}
+    assert sum(by_class.values()) == total
+    shot(page, "reconcile-northwind")
+
+    first_cls = next(c for c, n in by_class.items() if n)
+    with qtbot.waitSignal(page.sig_query_done, timeout=TIMEOUT) as blocker:
+        page.chips[first_cls].setChecked(True)
+    assert blocker.args == [by_class[first_cls]]
+    assert {r.cls for r in page.model.loaded_rows()} == {first_cls}
+    with qtbot.waitSignal(page.sig_query_done, timeout=TIMEOUT):
+        page.chips[first_cls].setChecked(False)
+
+    names = [r.user_names for r in page.model.loaded_rows()]
+    with qtbot.waitSignal(page.sig_query_done, timeout=TIMEOUT):
+        page._on_header_clicked(4)  # Accounts, ascending (SQL sort)
+    assert [r.user_names for r in page.model.loaded_rows()] == sorted(names)
+
+    needle = page.model.loaded_rows()[0].user_names.split(", ")[0].split(" (")[0]
+    with qtbot.waitSignal(page.sig_query_done, timeout=TIMEOUT):
+        page.search.setText(needle)
+    assert 0 < page.model.total <= total
+    assert all(needle.lower() in (r.user_names + r.value + (r.entra_upn or "")).lower()
+               for r in page.model.loaded_rows())
+
+    with qtbot.waitSignal(page.sig_finding_shown, timeout=TIMEOUT):
+        page.table.selectRow(0)
+    text = page.details.toPlainText()
+    assert "Accounts:" in text
+    assert "Recommended:" in text
+    assert needle in text
+    shot(page, "reconcile-details")
+
+    out = tmp_path / "findings.xlsx"
+    page.export(str(out))
+    qtbot.waitUntil(lambda: "Exported" in page.status.text(), timeout=TIMEOUT)
+    with zipfile.ZipFile(out) as z:
+        assert "<f>" not in z.read("xl/worksheets/sheet1.xml").decode()
+
+
+def test_plan_apply_with_confirmation_audited_and_a_conflict_stops_one_item(qtbot, page, server, client,
+                                                                            monkeypatch) -> None:
+    org = twins_org(server, client, seed=31)
+    analysed(qtbot, page, org.org_id)
+    assert page.model.total == N
+    asked: list[int] = []
+    monkeypatch.setattr(PlanDialog, "confirm", staticmethod(lambda _p, _o, n: asked.append(n) or True))
+
+    page.table.selectAll()
+    page.make_plan(selected_only=True)
+    qtbot.waitUntil(lambda: page.plan_dialog is not None and page.plan_dialog.isVisible(), timeout=TIMEOUT)
+    dialog = page.plan_dialog
+    plan = dialog.plan
+    assert len(plan.api_steps) >= N
+    assert all(dialog.table.item(r, 3).text() == "preview" for r in range(dialog.table.rowCount()))
+    shot(dialog, "reconcile-plan-preview")
+    # Someone changes one twin's manual account after the preview: that item must stop, the rest go on.
+    changed = next(s for s in plan.api_steps if s.action == "merge")
+    target = changed.into_user_id or changed.user_id
+    current = client.get_user(org.org_id, target)
+    client.set_primary_email(org.org_id, target, current.primary_email or current.user_name,
+                             expected_version=current.version)
+
+    with qtbot.waitSignal(dialog.sig_applied, timeout=60_000) as applied:
+        dialog.apply()
+    report = applied.args[0]
+    assert asked == [len(plan.api_steps)]
+    counts = report.counts()
+    assert counts["conflict"] == 1
+    assert counts["done"] == len(plan.api_steps) - 1
+    states = [dialog.table.item(r, 3).text() for r in range(dialog.table.rowCount())]
+    assert "conflict" in states
+    assert "changed since the preview" in dialog.lines.toPlainText()
+    shot(dialog, "reconcile-plan-applied")
+    audit = [r for r in page.services.store.audit.query() if r.org_id == org.org_id]
+    assert sum(1 for r in audit if r.action.startswith("reconcile.") and r.action != "reconcile.run") \
+        == len(plan.steps)
+    assert all(u.created_via != "scim" or not u.active or u.merged_into_id is None
+               for u in client.iter_users(org.org_id))
+    dialog.reject()
+
+    with qtbot.waitSignal(page.sig_query_done, timeout=TIMEOUT):
+        page.analyse()
+    assert page.model.total == 1  # only the item that stopped is left
+
+
+def test_cancelled_run_is_resumed_from_the_page(qtbot, page, server, client, monkeypatch) -> None:
+    from console.services.reconcile import RunStore, apply_run
+
+    org = twins_org(server, client, seed=32)
+    analysed(qtbot, page, org.org_id)
+    plan = page.engine.plan()
+    runs = RunStore(page.services.store.engine)
+    run = runs.create(plan, actor="carol")
+
+    class StopAfterFirst:
+        def __init__(self) -> None:
+            self.steps = 0
+
+        def progress(self, done: int, total: int = 0, text: str = "") -> None:
+            self.steps = done
+
+        def cancelled(self) -> bool:
+            return self.steps >= 1
+
+    stopped = apply_run(client, runs, page.services.store.audit, run.id, StopAfterFirst(), operator="carol")
+    assert stopped.status == "cancelled"
+    with qtbot.waitSignal(page.sig_query_done, timeout=TIMEOUT):
+        page.analyse()
+    assert page.resume_button.isVisible()
+    monkeypatch.setattr(PlanDialog, "confirm", staticmethod(lambda *_a: True))
+    page.resume_run()
+    dialog = page.plan_dialog
+    assert dialog.apply_button.text() == "Resume…"
+    assert dialog.table.item(0, 3).text() in ("done", "advice")
+    with qtbot.waitSignal(dialog.sig_applied, timeout=60_000) as applied:
+        dialog.apply()
+    report = applied.args[0]
+    assert report.run.id == run.id
+    assert report.status == "finished"
+    assert not page.resume_button.isVisible()
+    assert runs.unfinished(org.org_id) is None
