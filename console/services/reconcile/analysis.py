@@ -62,10 +62,12 @@ def key_rows() -> list[tuple[str, int]]:
 
 
 CANDIDATES_DDL = """
-CREATE OR REPLACE TEMP TABLE cf (cls VARCHAR, members VARCHAR[], key_kind VARCHAR, value VARCHAR,
-    obj VARCHAR, detail VARCHAR);
-CREATE OR REPLACE TEMP TABLE cev (members VARCHAR[], uid VARCHAR, key_kind VARCHAR, value VARCHAR);
+CREATE OR REPLACE TEMP TABLE cf (sig VARCHAR, cls VARCHAR, key_kind VARCHAR, value VARCHAR, obj VARCHAR,
+    detail VARCHAR, orank INTEGER);
+CREATE OR REPLACE TEMP TABLE cev (sig VARCHAR, uid VARCHAR, key_kind VARCHAR, value VARCHAR);
 """
+# A candidate finding is named by ``sig``: its accounts' ids, sorted, comma-joined. Single-account
+# candidates of one account share a sig, so the most specific class wins without extra work.
 
 PLATFORM_STEPS: list[tuple[str, str]] = [
     ("account keys", f"""
@@ -85,53 +87,67 @@ SELECT o.uid, o.k, min(o.raw), FALSE FROM ok o JOIN pu p ON p.id = o.uid
 CREATE OR REPLACE TEMP TABLE sk AS SELECT k FROM ak GROUP BY k HAVING count(*) > 1
 """),
     ("shared-key groups", """
-CREATE OR REPLACE TEMP TABLE sm AS SELECT ak.* FROM ak SEMI JOIN sk USING (k);
+CREATE OR REPLACE TEMP TABLE sm AS
+SELECT ak.*, p.obj FROM ak SEMI JOIN sk USING (k) JOIN pu p ON p.id = ak.uid;
 CREATE OR REPLACE TEMP TABLE pg AS
-SELECT sm.k, list(sm.uid ORDER BY sm.uid) AS members, count(DISTINCT p.obj) AS n_obj,
-       count(*) FILTER (WHERE p.obj IS NULL) AS n_unlinked, count(DISTINCT sm.raw) AS n_raw,
-       bool_or(sm.as_un) AS any_un, min(sm.raw) AS raw
-FROM sm JOIN pu p ON p.id = sm.uid GROUP BY sm.k;
+SELECT k, string_agg(uid, ',' ORDER BY uid) AS sig, count(DISTINCT obj) AS n_obj,
+       count(*) FILTER (WHERE obj IS NULL) AS n_unlinked, count(DISTINCT raw) AS n_raw,
+       bool_or(as_un) AS any_un, min(raw) AS raw
+FROM sm GROUP BY k;
+DELETE FROM pg WHERE n_obj = 1 AND n_unlinked = 0;
 INSERT INTO cf
-SELECT CASE WHEN n_obj >= 2 THEN 'email_collision' WHEN n_raw > 1 THEN 'case_only'
-            WHEN n_obj = 1 THEN 'manual_twin' ELSE 'email_collision' END,
-       members, CASE WHEN any_un THEN 'userName' ELSE 'email' END, raw, NULL,
+SELECT sig, CASE WHEN n_obj >= 2 THEN 'email_collision' WHEN n_raw > 1 THEN 'case_only'
+                 WHEN n_obj = 1 THEN 'manual_twin' ELSE 'email_collision' END,
+       CASE WHEN any_un THEN 'userName' ELSE 'email' END, raw, NULL,
        CASE WHEN n_obj >= 2 THEN 'two_idp_objects' WHEN n_obj = 0 AND n_raw = 1 THEN 'unlinked_accounts'
-            ELSE 'shared_address' END
-FROM pg WHERE NOT (n_obj = 1 AND n_unlinked = 0);
+            ELSE 'shared_address' END, 2
+FROM pg;
 INSERT INTO cev
-SELECT pg.members, sm.uid, CASE WHEN sm.as_un THEN 'userName' ELSE 'email' END, sm.raw
-FROM pg JOIN sm USING (k) WHERE NOT (pg.n_obj = 1 AND pg.n_unlinked = 0)
+SELECT pg.sig, sm.uid, CASE WHEN sm.as_un THEN 'userName' ELSE 'email' END, sm.raw FROM pg JOIN sm USING (k)
 """),
     ("shared externalId", """
-CREATE OR REPLACE TEMP TABLE xg AS
-SELECT external_id, list(id ORDER BY id) AS members FROM pu
+CREATE OR REPLACE TEMP TABLE xd AS SELECT external_id FROM pu
  WHERE merged_into_id IS NULL AND external_id IS NOT NULL GROUP BY external_id HAVING count(*) > 1;
+CREATE OR REPLACE TEMP TABLE xm AS SELECT p.external_id, p.id FROM pu p SEMI JOIN xd USING (external_id)
+ WHERE p.merged_into_id IS NULL;
+CREATE OR REPLACE TEMP TABLE xg AS SELECT external_id, string_agg(id, ',' ORDER BY id) AS sig FROM xm
+ GROUP BY external_id;
 INSERT INTO cf
-SELECT 'scim_twins', members, 'externalId', external_id, external_id, 'shared_external_id' FROM xg;
-INSERT INTO cev SELECT members, unnest(members), 'externalId', external_id FROM xg
+SELECT sig, 'scim_twins', 'externalId', external_id, external_id, 'shared_external_id', 2 FROM xg;
+INSERT INTO cev SELECT xg.sig, xm.id, 'externalId', xm.external_id FROM xg JOIN xm USING (external_id)
 """),
 ]
 
+# Entra users joined to the accounts that stand for them, keeping only the rows that can matter:
+# unlinked Entra users, accounts whose keys differ from Entra's UPN/mail, accounts with more emails.
+_INTERESTING = f"""
+       p.id IS NULL OR p.multi
+    OR NOT (e.upn_k IS NOT DISTINCT FROM p.un_k OR e.upn_k IS NOT DISTINCT FROM p.e1_k)
+    OR (e.mail_k IS NOT NULL
+        AND NOT (e.mail_k IS NOT DISTINCT FROM p.un_k OR e.mail_k IS NOT DISTINCT FROM p.e1_k))
+    OR ({_real('p.e1_k')} AND p.e1_k IS DISTINCT FROM coalesce(e.mail_k, e.upn_k))"""
+
 ENTRA_STEPS: list[tuple[str, str]] = [
-    ("links to Entra users", """
+    ("links to Entra users", f"""
+CREATE OR REPLACE TEMP TABLE el0 AS
+SELECT e.object_id, p.id AS uid, p.idp_link = e.object_id AS by_link
+FROM e LEFT JOIN (SELECT id, external_id, idp_link, un_k, e1_k, multi FROM pu
+                  WHERE merged_into_id IS NULL AND external_id IS NOT NULL) p ON p.external_id = e.object_id
+WHERE {_INTERESTING};
 CREATE OR REPLACE TEMP TABLE el AS
-SELECT e.object_id, p.id AS uid,
-       CASE WHEN p.idp_link = e.object_id THEN 'idp_link' ELSE 'externalId' END AS via,
-       e.upn, e.upn_k, e.mail, e.mail_k, p.un_k, p.e1, p.e1_k, contains(p.emails, chr(31)) AS multi
-FROM e JOIN pu p ON p.external_id = e.object_id WHERE p.merged_into_id IS NULL
+SELECT l.object_id, l.uid, CASE WHEN l.by_link THEN 'idp_link' ELSE 'externalId' END AS via,
+       e.upn, e.upn_k, e.mail, e.mail_k, p.un_k, p.e1, p.e1_k
+FROM el0 l JOIN (SELECT * FROM e SEMI JOIN el0 USING (object_id)) e USING (object_id)
+LEFT JOIN pu p ON p.id = l.uid
 UNION ALL
-SELECT e.object_id, p.id, 'idp_link', e.upn, e.upn_k, e.mail, e.mail_k, p.un_k, p.e1, p.e1_k,
-       contains(p.emails, chr(31))
+SELECT e.object_id, p.id, 'idp_link', e.upn, e.upn_k, e.mail, e.mail_k, p.un_k, p.e1, p.e1_k
 FROM e JOIN (SELECT * FROM pu WHERE merged_into_id IS NULL AND idp_link IS NOT NULL
-             AND idp_link IS DISTINCT FROM external_id) p ON p.idp_link = e.object_id
+             AND idp_link IS DISTINCT FROM external_id) p ON p.idp_link = e.object_id;
+DELETE FROM el WHERE uid IS NULL AND object_id IN (SELECT object_id FROM el WHERE uid IS NOT NULL)
 """),
     ("Entra users to check", """
 CREATE OR REPLACE TEMP TABLE ecand AS
-SELECT object_id FROM el
- WHERE multi OR NOT (upn_k IS NOT DISTINCT FROM un_k OR upn_k IS NOT DISTINCT FROM e1_k)
-    OR (mail_k IS NOT NULL AND NOT (mail_k IS NOT DISTINCT FROM un_k OR mail_k IS NOT DISTINCT FROM e1_k))
-UNION
-SELECT object_id FROM e ANTI JOIN el USING (object_id)
+SELECT DISTINCT object_id FROM el
 UNION
 SELECT object_id FROM e WHERE upn_k IN (SELECT k FROM sk) OR mail_k IN (SELECT k FROM sk)
 """),
@@ -139,16 +155,16 @@ SELECT object_id FROM e WHERE upn_k IN (SELECT k FROM sk) OR mail_k IN (SELECT k
 
 WANTS_STEPS: list[tuple[str, str]] = [
     ("what Entra wants", """
+CREATE OR REPLACE TEMP TABLE ew AS SELECT e.* FROM e SEMI JOIN ecand USING (object_id);
 CREATE OR REPLACE TEMP TABLE wants AS
 SELECT row_number() OVER () AS wid, * FROM (
-  SELECT e.object_id AS obj, NULL::VARCHAR AS uid_hint, NULL::VARCHAR AS scim_hint, e.upn_k AS k,
-         e.upn AS raw, 'export' AS src, 'userPrincipalName' AS attr
-    FROM e SEMI JOIN ecand USING (object_id) WHERE e.upn_k IS NOT NULL
+  SELECT object_id AS obj, NULL::VARCHAR AS uid_hint, NULL::VARCHAR AS scim_hint, upn_k AS k, upn AS raw,
+         'export' AS src, 'userPrincipalName' AS attr, enabled FROM ew WHERE upn_k IS NOT NULL
   UNION ALL
-  SELECT e.object_id, NULL, NULL, e.mail_k, e.mail, 'export', 'mail' FROM e SEMI JOIN ecand USING (object_id)
-   WHERE e.mail_k IS NOT NULL AND e.mail_k IS DISTINCT FROM e.upn_k
+  SELECT object_id, NULL, NULL, mail_k, mail, 'export', 'mail', enabled FROM ew
+   WHERE mail_k IS NOT NULL AND mail_k IS DISTINCT FROM upn_k
   UNION ALL
-  SELECT DISTINCT obj, uid_hint, scim_hint, k, raw, 'log', 'log' FROM (
+  SELECT DISTINCT obj, uid_hint, scim_hint, k, raw, 'log', 'log', NULL::BOOLEAN FROM (
      SELECT obj, uid_hint, scim_hint, upn_k AS k, upn AS raw FROM ev WHERE wants AND upn_k IS NOT NULL
      UNION ALL
      SELECT obj, uid_hint, scim_hint, unnest(string_split(mail_ks, chr(31))),
@@ -157,39 +173,49 @@ SELECT row_number() OVER () AS wid, * FROM (
 """),
     ("accounts of each Entra user", """
 CREATE OR REPLACE TEMP TABLE wown AS
-SELECT DISTINCT w.wid, p.id AS uid FROM wants w JOIN pu p
-  ON p.merged_into_id IS NULL AND (p.external_id = w.obj OR p.idp_link = w.obj OR p.id = w.uid_hint
-                                   OR p.scim_id = w.scim_hint)
+SELECT DISTINCT wid, uid FROM (
+  SELECT w.wid, p.id AS uid FROM wants w JOIN pu p ON p.obj = w.obj WHERE p.merged_into_id IS NULL
+  UNION ALL
+  SELECT w.wid, p.id FROM wants w JOIN (SELECT id, idp_link FROM pu WHERE merged_into_id IS NULL
+      AND idp_link IS NOT NULL AND idp_link IS DISTINCT FROM external_id) p ON p.idp_link = w.obj
+  UNION ALL
+  SELECT w.wid, p.id FROM (SELECT * FROM wants WHERE uid_hint IS NOT NULL) w JOIN pu p ON p.id = w.uid_hint
+   WHERE p.merged_into_id IS NULL
+  UNION ALL
+  SELECT w.wid, p.id FROM (SELECT * FROM wants WHERE scim_hint IS NOT NULL) w JOIN pu p
+      ON p.scim_id = w.scim_hint WHERE p.merged_into_id IS NULL)
 """),
     ("foreign holders", """
+CREATE OR REPLACE TEMP TABLE wh0 AS
+SELECT w.wid, w.obj, w.k, w.raw, w.src, w.attr, w.enabled, ak.uid AS holder, ak.raw AS hraw, ak.as_un
+FROM wants w JOIN ak ON ak.k = w.k;
 CREATE OR REPLACE TEMP TABLE wh AS
-SELECT w.wid, w.obj, w.k, w.raw, w.src, w.attr, ak.uid AS holder, ak.raw AS hraw, ak.as_un, p.obj AS hobj
-FROM wants w JOIN ak ON ak.k = w.k JOIN pu p ON p.id = ak.uid
-LEFT JOIN wown o ON o.wid = w.wid AND o.uid = ak.uid
-WHERE o.uid IS NULL;
-CREATE OR REPLACE TEMP TABLE whc AS
-SELECT wh.*, coalesce(o.own, []::VARCHAR[]) AS own FROM wh
-LEFT JOIN (SELECT wid, list(uid ORDER BY uid) AS own FROM wown GROUP BY wid) o USING (wid);
+SELECT row_number() OVER () AS rid, wh0.*, p.obj AS hobj
+FROM wh0 JOIN pu p ON p.id = wh0.holder
+WHERE NOT EXISTS (SELECT 1 FROM wown o WHERE o.wid = wh0.wid AND o.uid = wh0.holder);
+CREATE OR REPLACE TEMP TABLE whm AS
+SELECT rid, holder AS uid, TRUE AS is_holder FROM wh
+UNION ALL SELECT wh.rid, o.uid, FALSE FROM wh JOIN wown o USING (wid);
+CREATE OR REPLACE TEMP TABLE whs AS
+SELECT wh.*, s.sig, s.n_own FROM wh JOIN (
+  SELECT rid, string_agg(uid, ',' ORDER BY uid) AS sig, count(*) FILTER (WHERE NOT is_holder) AS n_own
+  FROM whm GROUP BY rid) s USING (rid)
+WHERE wh.hobj IS NOT NULL OR s.n_own > 0 OR wh.src = 'log';
 INSERT INTO cf
-SELECT CASE WHEN hobj IS NOT NULL THEN 'email_collision'
-            WHEN len(own) > 0 AND hraw <> raw THEN 'case_only'
-            WHEN len(own) > 0 THEN 'manual_twin'
-            ELSE 'email_collision' END,
-       list_sort(list_distinct(list_append(own, holder))),
+SELECT sig, CASE WHEN hobj IS NOT NULL THEN 'email_collision'
+                 WHEN n_own > 0 AND hraw <> raw THEN 'case_only'
+                 WHEN n_own > 0 THEN 'manual_twin' ELSE 'email_collision' END,
        CASE WHEN as_un THEN 'userName' ELSE 'email' END, hraw, obj,
-       CASE WHEN src = 'log' THEN 'log_conflict' ELSE 'entra_wants' END
-FROM whc WHERE hobj IS NOT NULL OR len(own) > 0 OR src = 'log';
+       CASE WHEN src = 'log' THEN 'log_conflict' ELSE 'entra_wants' END,
+       CASE WHEN src = 'export' AND enabled THEN 0 WHEN src = 'export' THEN 1 ELSE 2 END
+FROM whs;
+INSERT INTO cev SELECT sig, holder, CASE WHEN as_un THEN 'userName' ELSE 'email' END, hraw FROM whs;
 INSERT INTO cev
-SELECT list_sort(list_distinct(list_append(own, holder))), holder,
-       CASE WHEN as_un THEN 'userName' ELSE 'email' END, hraw
-FROM whc WHERE hobj IS NOT NULL OR len(own) > 0 OR src = 'log';
-INSERT INTO cev
-SELECT o.members, o.uid,
-       CASE WHEN p.idp_link = o.obj THEN 'idp_link' WHEN p.external_id = o.obj THEN 'externalId'
+SELECT whs.sig, p.id,
+       CASE WHEN p.idp_link = whs.obj THEN 'idp_link' WHEN p.external_id = whs.obj THEN 'externalId'
             ELSE 'userName' END,
-       CASE WHEN p.idp_link = o.obj OR p.external_id = o.obj THEN o.obj ELSE p.user_name END
-FROM (SELECT list_sort(list_distinct(list_append(own, holder))) AS members, obj, unnest(own) AS uid
-      FROM whc WHERE hobj IS NOT NULL OR len(own) > 0 OR src = 'log') o JOIN pu p ON p.id = o.uid
+       CASE WHEN p.idp_link = whs.obj OR p.external_id = whs.obj THEN whs.obj ELSE p.user_name END
+FROM whs JOIN whm ON whm.rid = whs.rid AND NOT whm.is_holder JOIN pu p ON p.id = whm.uid
 """),
 ]
 
@@ -198,84 +224,74 @@ CREATE OR REPLACE TEMP TABLE st AS
 SELECT object_id, uid, via, e1, upn, mail,
        CASE WHEN mail_k IS NULL THEN 'mail_removed' ELSE 'mail_changed' END AS detail
 FROM el
-WHERE {_real('e1_k')} AND (
+WHERE uid IS NOT NULL AND {_real('e1_k')} AND (
       (mail_k IS NULL AND e1_k IS DISTINCT FROM upn_k)
    OR (mail_k IS NOT NULL AND e1_k <> mail_k
-       AND object_id NOT IN (SELECT obj FROM wh WHERE src = 'export' AND attr = 'mail')));
-INSERT INTO cf SELECT 'stale_email', [uid], via, e1, object_id, detail FROM st;
-INSERT INTO cev SELECT [uid], uid, via, object_id FROM st;
-INSERT INTO cev SELECT [uid], uid, 'email', e1 FROM st
+       AND object_id NOT IN (SELECT obj FROM whs WHERE src = 'export' AND attr = 'mail')));
+INSERT INTO cf SELECT uid, 'stale_email', via, e1, object_id, detail, 2 FROM st;
+INSERT INTO cev SELECT uid, uid, via, object_id FROM st UNION ALL SELECT uid, uid, 'email', e1 FROM st
 """)
 
 HYGIENE_STEP = ("userName ≠ email, no email", f"""
-INSERT INTO cf SELECT 'username_not_email', [id], 'email', e1, NULL, '' FROM pu
- WHERE merged_into_id IS NULL AND {_real('e1_k')} AND {_real('un_k')} AND un_k <> e1_k;
-INSERT INTO cev SELECT [id], id, 'userName', user_name FROM pu
- WHERE merged_into_id IS NULL AND {_real('e1_k')} AND {_real('un_k')} AND un_k <> e1_k;
-INSERT INTO cf SELECT 'no_email', [id], 'userName', user_name, NULL, '' FROM pu
- WHERE merged_into_id IS NULL AND coalesce(emails, '') = '';
-INSERT INTO cev SELECT [id], id, 'userName', user_name FROM pu
- WHERE merged_into_id IS NULL AND coalesce(emails, '') = ''
+CREATE OR REPLACE TEMP TABLE hy AS
+SELECT id, user_name, e1, obj, CASE WHEN emails = '' THEN 'no_email' ELSE 'username_not_email' END AS cls
+FROM pu WHERE merged_into_id IS NULL
+  AND (emails = '' OR ({_real('e1_k')} AND {_real('un_k')} AND un_k <> e1_k));
+INSERT INTO cf SELECT id, cls, CASE cls WHEN 'no_email' THEN 'userName' ELSE 'email' END,
+                      CASE cls WHEN 'no_email' THEN user_name ELSE e1 END, obj, '', 2 FROM hy;
+INSERT INTO cev SELECT id, id, 'userName', user_name FROM hy
 """)
 
-# Dedupe by the set of accounts; attach the Entra user; drop the weak single-account signals for
-# accounts that another finding already covers; number the findings.
+_DUPLICATES = "('manual_twin', 'scim_twins', 'email_collision', 'case_only')"
+
+# One finding per set of accounts (the most specific reading wins); the weak single-account signals
+# of accounts a duplicate finding already covers are dropped; the findings are numbered.
 ASSEMBLE_STEPS: list[tuple[str, str]] = [
-    ("one finding per set of accounts", """
-CREATE OR REPLACE TEMP TABLE cfs AS
-SELECT cf.*, array_to_string(list_sort(list_distinct(members)), ',') AS sig, c.prio, coalesce(kr.r, 9) AS kr,
-       CASE cf.detail WHEN 'entra_wants' THEN 0 WHEN 'log_conflict' THEN 2 ELSE 1 END AS srank,
-       CASE WHEN en.enabled THEN 0 WHEN en.enabled IS NULL THEN 2 ELSE 1 END AS orank
-FROM cf JOIN classes c USING (cls) LEFT JOIN key_rank kr ON kr.key_kind = cf.key_kind
-LEFT JOIN (SELECT object_id, bool_or(enabled) AS enabled FROM e
-           WHERE object_id IN (SELECT obj FROM cf WHERE obj IS NOT NULL) GROUP BY object_id) en
-       ON en.object_id = cf.obj;
+    ("one finding per set of accounts", f"""
 CREATE OR REPLACE TEMP TABLE fg AS
-SELECT sig, arg_min(cls, o) AS cls, arg_min(key_kind, o) AS key_kind, arg_min(value, o) AS value,
-       arg_min(detail, o) AS detail, arg_min(obj, o) AS obj, arg_min(members, o) AS members
-FROM (SELECT *, (prio, srank, orank, kr, value, coalesce(obj, '')) AS o FROM cfs) GROUP BY sig;
+SELECT substr(md5(arg_min(cls, o) || '|' || sig), 1, 16) AS fid, sig, arg_min(cls, o) AS cls,
+       arg_min(key_kind, o) AS key_kind, arg_min(value, o) AS value,
+       arg_min(detail, o) AS detail, arg_min(obj, o) AS obj
+FROM (SELECT cf.*, (c.prio,
+                    CASE cf.detail WHEN 'entra_wants' THEN 0 WHEN 'log_conflict' THEN 2 ELSE 1 END,
+                    cf.orank, coalesce(kr.r, 9), cf.value, coalesce(cf.obj, '')) AS o
+      FROM cf JOIN classes c USING (cls) LEFT JOIN key_rank kr ON kr.key_kind = cf.key_kind)
+GROUP BY sig;
 CREATE OR REPLACE TEMP TABLE dup_members AS
-SELECT DISTINCT unnest(members) AS uid FROM fg
-WHERE cls IN ('manual_twin', 'scim_twins', 'email_collision', 'case_only');
-DELETE FROM fg WHERE cls = 'username_not_email' AND members[1] IN (SELECT uid FROM dup_members);
-DELETE FROM fg WHERE cls = 'username_not_email' AND members[1] IN
-    (SELECT members[1] FROM fg WHERE cls IN ('stale_email', 'no_email'));
-DELETE FROM fg WHERE cls = 'stale_email' AND members[1] IN (SELECT uid FROM dup_members)
+SELECT DISTINCT unnest(string_split(sig, ',')) AS uid FROM fg
+WHERE cls IN {_DUPLICATES} AND contains(sig, ',');
+DELETE FROM fg WHERE cls IN ('username_not_email', 'stale_email') AND sig IN (SELECT uid FROM dup_members)
 """),
     ("findings table", """
+CREATE OR REPLACE TEMP TABLE fm0 AS SELECT fid, unnest(string_split(sig, ',')) AS uid FROM fg;
 CREATE OR REPLACE TEMP TABLE fmembers AS
-SELECT m.fid, m.uid, row_number() OVER (PARTITION BY m.fid ORDER BY p.obj IS NOT NULL, p.created_via = 'scim',
-                                        p.user_name, m.uid) AS pos
-FROM (SELECT substr(md5(cls || '|' || sig), 1, 16) AS fid, unnest(list_distinct(members)) AS uid FROM fg) m
-JOIN pu p ON p.id = m.uid;
+SELECT m.fid, m.uid,
+       row_number() OVER (PARTITION BY m.fid ORDER BY p.obj IS NOT NULL, p.created_via = 'scim', p.user_name,
+                          m.uid) AS pos,
+       p.user_name, p.emails, p.display_name, p.obj, p.scim_id
+FROM fm0 m JOIN pu p ON p.id = m.uid;
 CREATE OR REPLACE TABLE findings AS
-SELECT substr(md5(fg.cls || '|' || fg.sig), 1, 16) AS fid, fg.cls, c.rank, c.severity, c.sev_rank,
-       fg.key_kind, fg.value, fg.detail, fg.sig, fg.obj AS object_id,
-       e.upn AS entra_upn, e.mail AS entra_mail, len(list_distinct(fg.members)) AS accounts,
-       0 AS log_events
+SELECT fg.fid, fg.cls, c.rank, c.severity, c.sev_rank,
+       fg.key_kind, fg.value, fg.detail, fg.sig, fg.obj AS object_id, e.upn AS entra_upn,
+       e.mail AS entra_mail, n.accounts, 0 AS log_events, n.user_names,
+       lower(concat_ws(' ', n.text, fg.value, fg.obj, e.upn, e.mail, fg.cls, fg.detail)) AS search
 FROM fg JOIN classes c USING (cls)
+JOIN (SELECT fid, count(*) AS accounts, string_agg(user_name, ', ' ORDER BY pos) AS user_names,
+             string_agg(concat_ws(' ', user_name, replace(emails, chr(31), ' '), display_name, uid), ' '
+                        ORDER BY pos) AS text
+      FROM fmembers GROUP BY fid) n ON n.fid = fg.fid
 LEFT JOIN (SELECT object_id, min(upn) AS upn, min(mail) AS mail FROM e
            WHERE object_id IN (SELECT obj FROM fg WHERE obj IS NOT NULL) GROUP BY object_id) e
-       ON e.object_id = fg.obj;
-CREATE OR REPLACE TEMP TABLE fnames AS
-SELECT m.fid, string_agg(p.user_name, ', ' ORDER BY m.pos) AS user_names,
-       string_agg(concat_ws(' ', p.user_name, replace(p.emails, chr(31), ' '), p.display_name, p.id), ' '
-                  ORDER BY m.pos) AS text
-FROM fmembers m JOIN pu p ON p.id = m.uid GROUP BY m.fid;
-CREATE OR REPLACE TABLE findings AS
-SELECT f.*, n.user_names,
-       lower(concat_ws(' ', n.text, f.value, f.object_id, f.entra_upn, f.entra_mail, f.cls, f.detail))
-           AS search
-FROM findings f JOIN fnames n USING (fid)
+       ON e.object_id = fg.obj
 """),
 ]
 
 LOG_EVIDENCE_STEP = ("log evidence", """
 CREATE OR REPLACE TEMP TABLE fkv AS
 SELECT m.fid, ak.k AS v FROM fmembers m JOIN ak ON ak.uid = m.uid
-UNION SELECT m.fid, p.scim_id FROM fmembers m JOIN pu p ON p.id = m.uid WHERE p.scim_id IS NOT NULL
-UNION SELECT m.fid, p.obj FROM fmembers m JOIN pu p ON p.id = m.uid WHERE p.obj IS NOT NULL
-UNION SELECT m.fid, m.uid FROM fmembers m
+UNION SELECT fid, scim_id FROM fmembers WHERE scim_id IS NOT NULL
+UNION SELECT fid, obj FROM fmembers WHERE obj IS NOT NULL
+UNION SELECT fid, uid FROM fmembers
 UNION SELECT fid, object_id FROM findings WHERE object_id IS NOT NULL;
 CREATE OR REPLACE TEMP TABLE evk AS
 SELECT seq, upn_k AS v FROM ev WHERE upn_k IS NOT NULL
@@ -287,9 +303,19 @@ CREATE OR REPLACE TABLE flog AS SELECT DISTINCT fkv.fid, evk.seq FROM fkv JOIN e
 UPDATE findings SET log_events = c.n FROM (SELECT fid, count(*) AS n FROM flog GROUP BY fid) c
  WHERE findings.fid = c.fid
 """)
+NO_LOG_EVIDENCE_STEP = ("log evidence", "CREATE OR REPLACE TABLE flog (fid VARCHAR, seq BIGINT)")
 
 EVIDENCE_STEP = ("key evidence", """
 CREATE OR REPLACE TABLE fevidence AS
-SELECT DISTINCT f.fid, cev.uid, cev.key_kind, cev.value
-FROM cev JOIN findings f ON f.sig = array_to_string(list_sort(list_distinct(cev.members)), ',')
+SELECT DISTINCT f.fid, cev.uid, cev.key_kind, cev.value FROM cev JOIN findings f ON f.sig = cev.sig
 """)
+
+# Only collisions use it (a holder whose Entra user is gone has a stale link to clear).
+ABSENT_STEP = ("Entra users gone", """
+CREATE OR REPLACE TABLE fabsent AS
+WITH held AS (SELECT m.fid, m.obj FROM fmembers m JOIN findings f USING (fid)
+              WHERE f.cls = 'email_collision' AND m.obj IS NOT NULL)
+SELECT fid, obj FROM held
+WHERE obj NOT IN (SELECT object_id FROM e WHERE object_id IN (SELECT obj FROM held))
+""")
+NO_ABSENT_STEP = ("Entra users gone", "CREATE OR REPLACE TABLE fabsent (fid VARCHAR, obj VARCHAR)")

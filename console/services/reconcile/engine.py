@@ -66,12 +66,14 @@ WANT_CODES = ("entryconflict", "conflict", "uniqueness")  # Entra's push of a va
 EMAIL_IN_TEXT = re.compile(r"[^\s@\"'<>(),;:\[\]]+@[^\s@\"'<>(),;:\[\]]+\.[^\s@\"'<>(),;:\[\].]+")
 MAX_LOG_EVIDENCE = 50   # events listed per finding (the count is exact)
 
-_WS_SQL = " || ".join(f"chr({ord(c)})" for c in ASCII_WHITESPACE)
-_EMPTY_TABLES = f"""
-CREATE TEMP MACRO akey(x) AS CASE WHEN x IS NULL OR strlen(x) <> length(x) THEN NULL
-                                  ELSE nullif(lower(trim(x, {_WS_SQL})), '') END;
+assert max(map(ord, ASCII_WHITESPACE)) <= 32  # so "first and last character > ' '" means "nothing to strip"
+# The key of a value DuckDB can fold alone: pure ASCII (casefold = lower, NFC = identity) with no
+# whitespace at either end (nothing for str.strip). Everything else (NULL here) is folded by Python.
+_EMPTY_TABLES = """
+CREATE TEMP MACRO akey(x) AS CASE WHEN strlen(x) = length(x) AND x[1] > ' ' AND x[-1] > ' ' THEN lower(x) END;
 CREATE TABLE pu (id VARCHAR, user_name VARCHAR, un_k VARCHAR, display_name VARCHAR, emails VARCHAR,
-    e1 VARCHAR, e1_k VARCHAR, active BOOLEAN, created_via VARCHAR, version INTEGER, scim_id VARCHAR,
+    e1 VARCHAR, e1_k VARCHAR, multi BOOLEAN, active BOOLEAN, created_via VARCHAR, version INTEGER,
+    scim_id VARCHAR,
     external_id VARCHAR, idp_link VARCHAR, obj VARCHAR, merged_into_id VARCHAR, work_areas INTEGER,
     last_login_at VARCHAR, created_at VARCHAR);
 CREATE TABLE ok (uid VARCHAR, raw VARCHAR, k VARCHAR);
@@ -133,6 +135,7 @@ class ReconcileEngine:
         self.log_source = ""
         self.warnings: list[str] = []
         self.summary: AnalysisSummary | None = None
+        self.timings: list[tuple[str, float]] = []  # seconds per analysis step (benchmark breakdown)
         self.table: FindingsTable | None = None
         self._files = 0
         self.con.execute(_EMPTY_TABLES)
@@ -200,10 +203,9 @@ class ReconcileEngine:
         path.unlink(missing_ok=True)
 
     def _fill_keys(self, table: str, pairs: Sequence[tuple[str, str]]) -> None:
-        """Fold the non-ASCII values DuckDB left without a key, in Python, and write the keys back."""
+        """Fold the values ``akey`` left without a key (non-ASCII, whitespace at an end) in Python."""
         parts = " UNION ALL ".join(
-            f"SELECT {raw} AS v FROM {table} "
-            f"WHERE {key} IS NULL AND {raw} IS NOT NULL AND strlen({raw}) <> length({raw})"
+            f"SELECT {raw} AS v FROM {table} WHERE {key} IS NULL AND {raw} IS NOT NULL AND {raw} <> ''"
             for raw, key in pairs)
         values = [r[0] for r in self.con.execute(f"SELECT DISTINCT v FROM ({parts})").fetchall()]
         if not values:
@@ -236,20 +238,22 @@ class ReconcileEngine:
             try:
                 self.con.execute(f"""
 CREATE OR REPLACE TABLE pu AS
-SELECT id, user_name, akey(user_name) AS un_k, nullif(display_name, '') AS display_name,
-       coalesce(emails, '') AS emails, {first} AS e1, akey({first}) AS e1_k, active = 'true' AS active,
+SELECT id, user_name, akey(user_name) AS un_k, display_name, emails, e1, akey(e1) AS e1_k,
+       contains(emails, chr(31)) AS multi, active,
        created_via, coalesce(try_cast(version AS INTEGER), 0) AS version, nullif(scim_id, '') AS scim_id,
        nullif(external_id, '') AS external_id, nullif(idp_link, '') AS idp_link,
        coalesce(nullif(external_id, ''), nullif(idp_link, '')) AS obj,
        nullif(merged_into_id, '') AS merged_into_id,
        coalesce(try_cast(work_areas AS INTEGER), 0) AS work_areas, nullif(last_login_at, '') AS last_login_at,
        nullif(created_at, '') AS created_at
-FROM read_csv(?, columns={columns!r}, {_CSV})""", [str(path)])
+FROM (SELECT * EXCLUDE (display_name, emails, active), nullif(display_name, '') AS display_name,
+             coalesce(emails, '') AS emails, {first} AS e1, active = 'true' AS active
+      FROM read_csv(?, columns={columns!r}, {_CSV}))""", [str(path)])
             except duckdb.InvalidInputException as exc:
                 raise _csv_error("platform users snapshot", path, exc) from None
             self.con.execute("""
 CREATE OR REPLACE TABLE ok AS SELECT uid, raw, akey(raw) AS k FROM (
-  SELECT id AS uid, unnest(string_split(emails, chr(31))) AS raw FROM pu WHERE contains(emails, chr(31)))
+  SELECT id AS uid, unnest(string_split(emails, chr(31))) AS raw FROM pu WHERE multi)
 WHERE raw <> ''""")
             self._fill_keys("pu", [("user_name", "un_k"), ("e1", "e1_k")])
             self._fill_keys("ok", [("raw", "k")])
@@ -264,22 +268,20 @@ WHERE raw <> ''""")
         layout = sniff_entra_export(path)
         columns = {f"c{i}": "VARCHAR" for i in range(layout.columns)}
 
-        def col(name: str) -> str:
-            i = layout.index.get(name)
-            return f"nullif(trim(c{i}), '')" if i is not None else "NULL::VARCHAR"
-
-        enabled = col("enabled")
+        picked = ", ".join(
+            (f"nullif(trim(c{layout.index[name]}), '')" if name in layout.index else "NULL::VARCHAR")
+            + f" AS {name}" for name in ("object_id", "upn", "mail", "display_name", "enabled"))
         off = "('true', 'yes', '1')" if layout.blocked_column else "('false', 'no', '0')"
-        enabled_sql = f"coalesce(lower({enabled}) NOT IN {off}, TRUE)"
         with self.lock, self._watched(token):
             token.progress(0, 0, "Loading the Entra users export…")
             try:
                 self.con.execute(f"""
 CREATE OR REPLACE TABLE e AS
-SELECT coalesce({col('object_id')}, 'row:' || coalesce(lower({col('upn')}), '')) AS object_id,
-       {col('upn')} AS upn, akey({col('upn')}) AS upn_k, {col('mail')} AS mail, akey({col('mail')}) AS mail_k,
-       coalesce({col('display_name')}, '') AS display_name, {enabled_sql} AS enabled
-FROM read_csv(?, columns={columns!r}, header=false, skip=1, auto_detect=false, delim=?, quote='"', escape='"')
+SELECT coalesce(object_id, 'row:' || coalesce(lower(upn), '')) AS object_id, upn, akey(upn) AS upn_k,
+       mail, akey(mail) AS mail_k, coalesce(display_name, '') AS display_name,
+       coalesce(lower(enabled) NOT IN {off}, TRUE) AS enabled
+FROM (SELECT {picked} FROM read_csv(?, columns={columns!r}, header=false, skip=1, auto_detect=false, delim=?,
+                                    quote='"', escape='"'))
 """, [str(path), layout.delimiter])
             except duckdb.InvalidInputException as exc:
                 raise _csv_error("Entra users export", path, exc) from None
@@ -320,18 +322,20 @@ FROM read_csv(?, columns={columns!r}, header=false, skip=1, auto_detect=false, d
         token = token or NoProgress()
         started = time.perf_counter()
         steps = [*A.PLATFORM_STEPS, *A.ENTRA_STEPS, *A.WANTS_STEPS, A.STALE_STEP, A.HYGIENE_STEP,
-                 *A.ASSEMBLE_STEPS, A.LOG_EVIDENCE_STEP, A.EVIDENCE_STEP]
+                 *A.ASSEMBLE_STEPS, A.LOG_EVIDENCE_STEP if self.log_events else A.NO_LOG_EVIDENCE_STEP,
+                 A.EVIDENCE_STEP, A.ABSENT_STEP if self.entra_rows else A.NO_ABSENT_STEP]
         with self.lock, self._watched(token):
             self.con.execute(A.CANDIDATES_DDL)
+            self.timings = []
             for i, (label, sql) in enumerate(steps):
                 if token.cancelled():
                     raise Cancelled()
                 token.progress(i, len(steps), f"Analysing: {label}")
-                self.con.execute(sql)
-            absent = ("SELECT m.fid, p.obj FROM fmembers m JOIN pu p ON p.id = m.uid WHERE p.obj IS NOT NULL "
-                      "AND p.obj NOT IN (SELECT object_id FROM e)") if self.entra_rows else \
-                     "SELECT NULL::VARCHAR AS fid, NULL::VARCHAR AS obj WHERE FALSE"
-            self.con.execute(f"CREATE OR REPLACE TABLE fabsent AS {absent}")
+                for statement in (s for s in sql.split(";\n") if s.strip()):
+                    t = time.perf_counter()
+                    self.con.execute(statement)
+                    self.timings.append((label + ": " + " ".join(statement.split())[:60],
+                                         time.perf_counter() - t))
             counts = dict(self.con.execute("SELECT cls, count(*) FROM findings GROUP BY cls").fetchall())
             total = int(sum(counts.values()))
             self.table = FindingsTable(self.con, self.lock)

@@ -107,8 +107,11 @@ def fetch_snapshot(client: Any, org_id: str, path: Path, token: ProgressToken, *
 
 
 def check_snapshot_header(path: Path) -> None:
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        first = fh.readline().strip()
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            first = fh.readline().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"Cannot read the platform users snapshot: {exc}.", where=str(path)) from None
     if tuple(first.split(",")) != SNAPSHOT_COLUMNS:
         raise InputError("Not a platform users snapshot: the first line must be "
                          f"{','.join(SNAPSHOT_COLUMNS)}.", where=str(path))

@@ -1,0 +1,275 @@
+"""Benchmark of the reconciliation engine (issue 6); each figure also as a ratio to a same-run baseline.
+
+    .venv/bin/python tests/bench/bench_reconcile.py [N=1000000] [--small 100000] [--dir /tmp/bench-reconcile]
+                                                    [--runs 3] [--keep]
+
+A seeded generator writes N platform users (the engine's snapshot CSV, as the admin-API fetch writes it)
+and N Entra users (the "Download users" CSV) with injected drift — twins of manual accounts, SCIM
+twins, addresses of departed users given to others, case-variant duplicates, moved domains, removed
+mails, mail-less users, userName ≠ email — on top of 30 % of clean users whose platform spelling
+differs from Entra's only in letter case (must NOT be reported) and some non-ASCII addresses (the
+Python fold path). It measures
+
+(a) the analysis of ``--small`` users × ``--small`` Entra rows (goal < 0.5 s), in-process, median of
+    ``--runs``, against a baseline of the same run: DuckDB's bare ``read_csv`` of both files;
+(b) N × N **including reading both files** (goal < 3 s, < 1.5 GB peak RSS), each run in a fresh child
+    process (peak RSS = its ``ru_maxrss``), against the same baseline in a child process and a warm
+    ``cat`` of both files;
+
+and checks that the engine's counts per class equal the generator's injected counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+GENERATOR = "v1"
+FIRST = ["ada", "alan", "grace", "linus", "ken", "barbara", "edsger", "margaret", "dennis", "frances", "wei",
+         "priya"]
+LAST = ["lovelace", "turing", "hopper", "torvalds", "thompson", "liskov", "dijkstra", "hamilton", "chen",
+        "patel"]
+ACCENTED = ["lucía", "józef", "sørina", "ëlise"]  # non-ASCII local parts (1 %): Python folds these
+
+# fraction of Entra users per kind of drift (cumulative bounds are computed below)
+DRIFT = [("twin", 0.010), ("scim_twins", 0.002), ("collision", 0.002), ("case_dup", 0.005),
+         ("moved_domain", 0.020), ("mail_removed", 0.010), ("no_email", 0.005), ("alias", 0.010),
+         ("entra_only", 0.010)]
+EXPECTED_CLASS = {"twin": "manual_twin", "scim_twins": "scim_twins", "collision": "email_collision",
+                  "case_dup": "case_only", "moved_domain": "stale_email", "mail_removed": "stale_email",
+                  "no_email": "no_email", "alias": "username_not_email"}
+
+BASELINE = """
+import duckdb, json, resource, sys, time
+con = duckdb.connect()
+t = time.perf_counter()
+con.execute("CREATE TABLE p AS SELECT * FROM read_csv(?, all_varchar=true, header=true)", [sys.argv[1]])
+con.execute("CREATE TABLE e AS SELECT * FROM read_csv(?, all_varchar=true, header=true)", [sys.argv[2]])
+rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"s": time.perf_counter() - t, "rss_mb": rss_mb}))
+"""
+
+OURS = """
+import json, resource, sys, time
+from console.services.reconcile.engine import ReconcileEngine
+engine = ReconcileEngine("bench", workdir=sys.argv[3])
+t = time.perf_counter()
+engine.load_platform_snapshot(sys.argv[1])
+t_load_p = time.perf_counter()
+engine.load_entra_export(sys.argv[2])
+t_load_e = time.perf_counter()
+summary = engine.analyze()
+t_end = time.perf_counter()
+engine.table.page(0, 200)  # the page's first screen (materialises the numbered view)
+t_page = time.perf_counter()
+print(json.dumps({"s": t_end - t, "load_platform_s": t_load_p - t, "load_entra_s": t_load_e - t_load_p,
+                  "analyze_s": t_end - t_load_e, "first_page_s": t_page - t_end, "counts": summary.counts,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+engine.close()
+"""
+
+
+def generate(n: int, out: Path) -> tuple[Path, Path, dict[str, int]]:
+    """Write the two files for ``n`` Entra users; returns their paths and the injected counts per class."""
+    from console.core.reconcile.findings import Account
+    from console.services.reconcile.sources import SNAPSHOT_COLUMNS, snapshot_row
+
+    platform, entra = out / f"platform_{n}_{GENERATOR}.csv", out / f"entra_{n}_{GENERATOR}.csv"
+    meta = out / f"expected_{n}_{GENERATOR}.json"
+    if platform.exists() and entra.exists() and meta.exists():
+        return platform, entra, json.loads(meta.read_text())
+    rng = random.Random(7)
+    bounds, acc = [], 0.0
+    for kind, share in DRIFT:
+        acc += share
+        bounds.append((acc, kind))
+    injected: Counter[str] = Counter()
+    ids = iter(range(10 ** 9))
+
+    def uid() -> str:
+        return f"u_{next(ids):020x}"
+
+    def oid() -> str:
+        return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+    def scim(user_name: str, emails: tuple[str, ...], obj: str, *, active: bool = True) -> Account:
+        return Account(uid(), user_name, emails, active=active, created_via="scim", version=rng.randint(1, 9),
+                       display_name="", scim_id=oid(), external_id=obj, idp_link=obj, work_areas=1,
+                       created_at="2026-01-05T12:00:00+00:00")
+
+    def manual(user_name: str, emails: tuple[str, ...]) -> Account:
+        return Account(uid(), user_name, emails, created_via="manual", version=1, display_name="",
+                       work_areas=2, last_login_at="2026-11-01T09:00:00+00:00",
+                       created_at="2024-03-01T12:00:00+00:00")
+
+    with open(platform, "w", encoding="utf-8", newline="") as fp, open(entra, "w", encoding="utf-8-sig",
+                                                                         newline="") as fe:
+        wp, we = csv.writer(fp, lineterminator="\n"), csv.writer(fe, lineterminator="\r\n")
+        wp.writerow(SNAPSHOT_COLUMNS)
+        we.writerow(["id", "userPrincipalName", "mail", "displayName", "accountEnabled"])
+        for i in range(n):
+            f = rng.choice(ACCENTED) if rng.random() < 0.01 else rng.choice(FIRST)
+            last = rng.choice(LAST)
+            obj, mail = oid(), f"{f}.{last}{i}@contoso.com"
+            alias = f"{f[0]}{last}{i}@contoso.onmicrosoft.com"
+            name = f"{f.title()} {last.title()}"
+            r = rng.random()
+            kind = next((k for b, k in bounds if r < b), "clean")
+            rows: list[Account] = []
+            upn, entra_mail = mail, mail
+            if kind == "twin":                       # (i) manual account + the twin Entra created next to it
+                upn = alias
+                rows = [manual(mail, (mail,)), scim(alias, (mail,), obj)]
+            elif kind == "scim_twins":               # (ii) renamed after the link was lost
+                upn = entra_mail = "renamed." + mail
+                rows = [scim(mail, (mail,), obj, active=False), scim(upn, (upn,), obj)]
+            elif kind == "collision":                # (iii) a departed user's address went to this user
+                gone = oid()
+                we.writerow([gone, f"left{i}@contoso.com", "", "Departed", "False"])
+                rows = [scim(mail, (mail,), obj), scim(f"left{i}@contoso.com", (mail,), gone, active=False)]
+            elif kind == "case_dup":                 # (iv) an invite under the same address in another case
+                rows = [scim(mail, (mail,), obj), manual(f"{f}{i}.invited", (mail.swapcase(),))]
+            elif kind == "moved_domain":             # (v) the platform kept the old domain
+                old = mail.replace("@contoso.com", "@fabrikam.com")
+                rows = [scim(old, (old,), obj)]
+            elif kind == "mail_removed":             # (v) Entra removed the mail, never cleared here
+                upn, entra_mail = alias, ""
+                rows = [scim(alias, (mail,), obj)]
+            elif kind == "no_email":                 # (vii)
+                entra_mail = ""
+                rows = [scim(mail, (), obj)]
+            elif kind == "alias":                    # (vi) userName (the UPN) ≠ primary email
+                upn = alias
+                rows = [scim(alias, (mail,), obj)]
+            elif kind == "entra_only":               # assigned, not provisioned yet: no finding
+                rows = []
+            else:                                    # clean; 30 % differ from Entra only in letter case
+                shown = mail.title() if rng.random() < 0.30 else mail
+                rows = [scim(shown, (shown,), obj)]
+            if kind in EXPECTED_CLASS:
+                injected[EXPECTED_CLASS[kind]] += 1
+            we.writerow([obj, upn, entra_mail, name, "True"])
+            for a in rows:
+                wp.writerow(snapshot_row(a))
+        for j in range(n // 100):                    # platform-only accounts (contractors): no finding
+            m = f"contractor{j}@contoso.com"
+            wp.writerow(snapshot_row(manual(m, (m,))))
+    meta.write_text(json.dumps(dict(injected)))
+    return platform, entra, dict(injected)
+
+
+def _child(code: str, *args: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True, text=True,
+                         cwd=ROOT).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _cat(*paths: Path) -> float:
+    subprocess.run(["cat", *map(str, paths)], stdout=subprocess.DEVNULL, check=True)  # warm the page cache
+    t = time.perf_counter()
+    subprocess.run(["cat", *map(str, paths)], stdout=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - t
+
+
+def _lines(path: Path) -> int:
+    with open(path, "rb") as fh:
+        return sum(1 for _ in fh) - 1
+
+
+def _check(counts: dict[str, int], expected: dict[str, int]) -> bool:
+    wrong = {k: (counts.get(k, 0), v) for k, v in expected.items() if counts.get(k, 0) != v}
+    extra = {k: v for k, v in counts.items() if v and k not in expected}
+    if wrong or extra:
+        print(f"  COUNTS DIFFER (engine, injected): {wrong} unexpected: {extra}")
+        return False
+    print(f"  counts equal the injected drift: {dict(sorted(expected.items()))}")
+    return True
+
+
+def bench_small(n: int, d: Path, runs: int) -> dict:
+    from console.services.reconcile.engine import ReconcileEngine
+
+    platform, entra, expected = generate(n, d)
+    base = [_child(BASELINE, str(platform), str(entra))["s"] for _ in range(runs)]
+    analyse, total = [], []
+    counts: dict[str, int] = {}
+    for _ in range(runs):
+        with ReconcileEngine("bench", workdir=d) as engine:
+            t = time.perf_counter()
+            engine.load_platform_snapshot(platform)
+            engine.load_entra_export(entra)
+            t_loaded = time.perf_counter()
+            counts = engine.analyze().counts
+            t_done = time.perf_counter()
+        analyse.append(t_done - t_loaded)
+        total.append(t_done - t)
+    b, a, tt = statistics.median(base), statistics.median(analyse), statistics.median(total)
+    print(f"(a) {n:,} users × {_lines(entra):,} Entra rows, median of {runs}: analysis {a:.3f} s "
+          f"(goal < 0.5 s), with reading both files {tt:.3f} s; baseline bare DuckDB read_csv of the two "
+          f"files {b:.3f} s → analysis = {a / b:.2f}× baseline, total = {tt / b:.2f}× baseline")
+    ok = _check(counts, expected)
+    return {"n": n, "analysis_s": a, "total_s": tt, "baseline_read_csv_s": b, "analysis_vs_baseline": a / b,
+            "total_vs_baseline": tt / b, "counts_ok": ok, "runs": {"analysis": analyse, "total": total,
+                                                                  "baseline": base}}
+
+
+def bench_big(n: int, d: Path, runs: int) -> dict:
+    platform, entra, expected = generate(n, d)
+    size = platform.stat().st_size + entra.stat().st_size
+    cat = _cat(platform, entra)
+    base = [_child(BASELINE, str(platform), str(entra)) for _ in range(runs)]
+    ours = [_child(OURS, str(platform), str(entra), str(d)) for _ in range(runs)]
+    b = statistics.median(r["s"] for r in base)
+    o = statistics.median(r["s"] for r in ours)
+    rss = max(r["rss_mb"] for r in ours)
+    med = sorted(ours, key=lambda r: r["s"])[len(ours) // 2]
+    print(f"(b) {_lines(platform):,} platform users × {_lines(entra):,} Entra rows ({size / 1e6:.0f} MB), "
+          f"fresh process each, median of {runs}:")
+    print(f"    ours {o:.2f} s incl. reading both files (goal < 3 s) — load platform "
+          f"{med['load_platform_s']:.2f} s, load Entra {med['load_entra_s']:.2f} s, analyse "
+          f"{med['analyze_s']:.2f} s; first page {med['first_page_s'] * 1000:.0f} ms; peak RSS {rss:.0f} MB "
+          "(goal < 1536 MB)")
+    base_rss = max(r["rss_mb"] for r in base)
+    print(f"    baseline bare DuckDB read_csv of both files {b:.2f} s ({base_rss:.0f} MB); "
+          f"warm cat {cat:.2f} s → ours = {o / b:.2f}× read_csv, {o / cat:.0f}× cat")
+    ok = _check(med["counts"], expected)
+    return {"n": n, "bytes": size, "ours_s": o, "ours_runs": [r["s"] for r in ours], "breakdown": med,
+            "peak_rss_mb": rss, "baseline_read_csv_s": b, "baseline_rss_mb": max(r["rss_mb"] for r in base),
+            "cat_s": cat, "ours_vs_read_csv": o / b, "ours_vs_cat": o / cat, "counts_ok": ok}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("n", type=int, nargs="?", default=1_000_000)
+    ap.add_argument("--small", type=int, default=100_000)
+    ap.add_argument("--dir", default="/tmp/bench-reconcile")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--keep", action="store_true", help="keep the generated files")
+    a = ap.parse_args()
+    d = Path(a.dir)
+    d.mkdir(parents=True, exist_ok=True)
+    print(f"machine: {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f} at start")
+    results = {"small": bench_small(a.small, d, a.runs), "big": bench_big(a.n, d, a.runs),
+               "load_average_end": os.getloadavg()[0]}
+    print(json.dumps(results, default=str))
+    if not a.keep:
+        shutil.rmtree(d, ignore_errors=True)
+    return 0 if results["small"]["counts_ok"] and results["big"]["counts_ok"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
