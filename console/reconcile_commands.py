@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from console.commands import _emit_json, _guarded, _json_flag, _out, _store, _table
+from console.commands import _emit_json, _guarded, _json_flag, _log_catalog, _out, _store, _table
 from console.core.errors import UserFacingError
 from console.scim_commands import _client, _operator
 
@@ -72,10 +72,7 @@ class _CliToken:
 def _dataset(dataset_id: str | None) -> Any:
     if not dataset_id:
         return None
-    from console.services.logstore import LogCatalog
-    from console.services.paths import AppPaths
-
-    catalog = LogCatalog.for_paths(AppPaths.default().ensure())
+    catalog = _log_catalog()
     if dataset_id == "latest":
         infos = catalog.list()
         if not infos:

@@ -131,14 +131,15 @@ ENTRA_STEPS: list[tuple[str, str]] = [
     ("links to Entra users", f"""
 CREATE OR REPLACE TEMP TABLE el0 AS
 SELECT e.object_id, p.id AS uid, p.idp_link = e.object_id AS by_link
-FROM e LEFT JOIN (SELECT id, external_id, idp_link, un_k, e1_k, multi FROM pu
-                  WHERE merged_into_id IS NULL AND external_id IS NOT NULL) p ON p.external_id = e.object_id
+FROM (SELECT object_id, upn_k, mail_k FROM e) e
+LEFT JOIN (SELECT id, external_id, idp_link, un_k, e1_k, multi FROM pu
+           WHERE merged_into_id IS NULL AND external_id IS NOT NULL) p ON p.external_id = e.object_id
 WHERE {_INTERESTING};
 CREATE OR REPLACE TEMP TABLE el AS
 SELECT l.object_id, l.uid, CASE WHEN l.by_link THEN 'idp_link' ELSE 'externalId' END AS via,
        e.upn, e.upn_k, e.mail, e.mail_k, p.un_k, p.e1, p.e1_k
 FROM el0 l JOIN (SELECT * FROM e SEMI JOIN el0 USING (object_id)) e USING (object_id)
-LEFT JOIN pu p ON p.id = l.uid
+LEFT JOIN (SELECT id, un_k, e1, e1_k FROM pu WHERE id IN (SELECT uid FROM el0)) p ON p.id = l.uid
 UNION ALL
 SELECT e.object_id, p.id, 'idp_link', e.upn, e.upn_k, e.mail, e.mail_k, p.un_k, p.e1, p.e1_k
 FROM e JOIN (SELECT * FROM pu WHERE merged_into_id IS NULL AND idp_link IS NOT NULL
@@ -249,14 +250,13 @@ _DUPLICATES = "('manual_twin', 'scim_twins', 'email_collision', 'case_only')"
 ASSEMBLE_STEPS: list[tuple[str, str]] = [
     ("one finding per set of accounts", f"""
 CREATE OR REPLACE TEMP TABLE fg AS
-SELECT substr(md5(arg_min(cls, o) || '|' || sig), 1, 16) AS fid, sig, arg_min(cls, o) AS cls,
-       arg_min(key_kind, o) AS key_kind, arg_min(value, o) AS value,
-       arg_min(detail, o) AS detail, arg_min(obj, o) AS obj
-FROM (SELECT cf.*, (c.prio,
-                    CASE cf.detail WHEN 'entra_wants' THEN 0 WHEN 'log_conflict' THEN 2 ELSE 1 END,
-                    cf.orank, coalesce(kr.r, 9), cf.value, coalesce(cf.obj, '')) AS o
-      FROM cf JOIN classes c USING (cls) LEFT JOIN key_rank kr ON kr.key_kind = cf.key_kind)
-GROUP BY sig;
+SELECT substr(md5(cls || '|' || sig), 1, 16) AS fid, sig, cls, key_kind, value, detail, obj FROM (
+  SELECT cf.*, row_number() OVER (
+           PARTITION BY sig
+           ORDER BY c.prio, CASE cf.detail WHEN 'entra_wants' THEN 0 WHEN 'log_conflict' THEN 2 ELSE 1 END,
+                    cf.orank, coalesce(kr.r, 9), cf.value, coalesce(cf.obj, '')) AS pick
+  FROM cf JOIN classes c USING (cls) LEFT JOIN key_rank kr ON kr.key_kind = cf.key_kind)
+WHERE pick = 1;
 CREATE OR REPLACE TEMP TABLE dup_members AS
 SELECT DISTINCT unnest(string_split(sig, ',')) AS uid FROM fg
 WHERE cls IN {_DUPLICATES} AND contains(sig, ',');
