@@ -41,7 +41,7 @@ from console.sandbox.db import (
 from console.sandbox.errors import conflict, invalid, not_found
 from console.sandbox.service import apply_new_user_templates, audit, bump_version
 
-_EMAIL_RE = re.compile(r"^[^@\s\"<>(),;:\\\[\]]+@[^@\s\"<>(),;:\\\[\]]+\.[^@\s\"<>(),;:\\\[\].]{1,63}$")
+EMAIL_RE = re.compile(r"^[^@\s\"<>(),;:\\\[\]]+@[^@\s\"<>(),;:\\\[\]]+\.[^@\s\"<>(),;:\\\[\].]{1,63}$")
 PLACEHOLDER_SUFFIX = ".invalid"
 
 
@@ -54,7 +54,7 @@ class NewEmail:
 
 def validate_email(value: str) -> str:
     value = value.strip()
-    if len(value) > 320 or not _EMAIL_RE.match(value):
+    if len(value) > 320 or not EMAIL_RE.match(value):
         raise invalid("invalid_email", f"{value!r} is not a valid email address.", email=value)
     return value
 

@@ -156,6 +156,32 @@ def _interrupted(client: Any, org_id: str, key: str, exc: BaseException, audit: 
                                   settings=settings)
 
 
+def _mint(kind: str, call: Callable[[str], NewToken], client: Any, org_id: str, audit: Any, *, operator: str,
+          profile_id: str | None, key: str, attempts: int, on_attempt: Callable[[int], None] | None,
+          conflicts: dict[str, tuple[str, str]]) -> tuple[NewToken, int]:
+    """One minting intention: ``call(key)`` with retries on the same key; a failure is re-queried
+    and explained (:func:`_interrupted`), a known conflict becomes its message. Returns the token and
+    how many attempts it took."""
+    seen: list[int] = []
+
+    def hook(n: int) -> None:
+        seen.append(n)
+        if on_attempt is not None:
+            on_attempt(n)
+
+    try:
+        return _with_retries(lambda: call(key), attempts, hook), len(seen)
+    except RETRYABLE as exc:
+        raise _interrupted(client, org_id, key, exc, audit, kind, operator, profile_id) from None
+    except E.ConflictError as exc:
+        audit.record(kind, outcome="error", org_id=org_id, profile_id=profile_id, actor=operator,
+                     detail=f"{exc.code}: {exc}")
+        if exc.code in conflicts:
+            message, hint = conflicts[exc.code]
+            raise UserFacingError(message, hint=hint) from None
+        raise
+
+
 def enable_scim(client: Any, org_id: str, secrets: Any, audit: Any, *, operator: str,
                 deliveries: PendingDeliveries, profile_id: str | None = None,
                 idempotency_key: str | None = None, attempts: int = DEFAULT_ATTEMPTS,
@@ -164,25 +190,17 @@ def enable_scim(client: Any, org_id: str, secrets: Any, audit: Any, *, operator:
     """Enable SCIM and keep the first token in the keyring pending delivery."""
     preflight_keyring(secrets)
     key = idempotency_key or new_idempotency_key()
-    seen, hook = _counting(on_attempt)
-    try:
-        new = _with_retries(lambda: client.enable_scim(org_id, idempotency_key=key,
-                                                       token_lifetime_days=token_lifetime_days),
-                            attempts, hook)
-    except RETRYABLE as exc:
-        raise _interrupted(client, org_id, key, exc, audit, "scim.enable", operator, profile_id) from None
-    except E.ConflictError as exc:
-        audit.record("scim.enable", outcome="error", org_id=org_id, profile_id=profile_id, actor=operator,
-                     detail=f"{exc.code}: {exc}")
-        if exc.code == "scim_already_enabled":
-            raise UserFacingError(f"SCIM is already enabled for {org_id}.",
-                                  hint="Use Rotate to issue a new token (the current one stays active "
-                                       "until you revoke it).") from None
-        raise
+    new, tries = _mint(
+        "scim.enable",
+        lambda k: client.enable_scim(org_id, idempotency_key=k, token_lifetime_days=token_lifetime_days),
+        client, org_id, audit, operator=operator, profile_id=profile_id, key=key, attempts=attempts,
+        on_attempt=on_attempt, conflicts={"scim_already_enabled": (
+            f"SCIM is already enabled for {org_id}.",
+            "Use Rotate to issue a new token (the current one stays active until you revoke it).")})
     url = new.scim_base_url or _scim_base_url_if_known(client, org_id)
     return _store_and_audit("scim.enable", client, org_id, new, secrets, audit, deliveries,
                             operator=operator, profile_id=profile_id, hours=delivery_hours,
-                            attempts=len(seen), key=key, scim_base_url=url)
+                            attempts=tries, key=key, scim_base_url=url)
 
 
 def _scim_base_url_if_known(client: Any, org_id: str) -> str:
@@ -192,16 +210,6 @@ def _scim_base_url_if_known(client: Any, org_id: str) -> str:
     except UserFacingError as exc:
         log.warning("SCIM base URL of %s unknown after enabling: %s", org_id, exc)
         return ""
-
-
-def _counting(on_attempt: Callable[[int], None] | None) -> tuple[list[int], Callable[[int], None]]:
-    seen: list[int] = []
-
-    def hook(n: int) -> None:
-        seen.append(n)
-        if on_attempt is not None:
-            on_attempt(n)
-    return seen, hook
 
 
 def rotate_token(client: Any, org_id: str, secrets: Any, audit: Any, *, operator: str,
@@ -214,22 +222,15 @@ def rotate_token(client: Any, org_id: str, secrets: Any, audit: Any, *, operator
     # that failed after the mint used to lose the new, active token).
     settings = client.get_scim(org_id)
     key = idempotency_key or new_idempotency_key()
-    seen, hook = _counting(None)
-    try:
-        new = _with_retries(lambda: client.mint_scim_token(org_id, idempotency_key=key), attempts, hook)
-    except RETRYABLE as exc:
-        raise _interrupted(client, org_id, key, exc, audit, "scim.rotate", operator, profile_id) from None
-    except E.ConflictError as exc:
-        audit.record("scim.rotate", outcome="error", org_id=org_id, profile_id=profile_id, actor=operator,
-                     detail=f"{exc.code}: {exc}")
-        if exc.code == "too_many_active_tokens":
-            raise UserFacingError(f"{org_id} already has two active SCIM tokens.",
-                                  hint="Revoke the old token (after the customer switched) before "
-                                       "rotating again.") from None
-        raise
+    new, tries = _mint(
+        "scim.rotate", lambda k: client.mint_scim_token(org_id, idempotency_key=k),
+        client, org_id, audit, operator=operator, profile_id=profile_id, key=key, attempts=attempts,
+        on_attempt=None, conflicts={"too_many_active_tokens": (
+            f"{org_id} already has two active SCIM tokens.",
+            "Revoke the old token (after the customer switched) before rotating again.")})
     return _store_and_audit("scim.rotate", client, org_id, new, secrets, audit, deliveries,
                             operator=operator, profile_id=profile_id, hours=delivery_hours,
-                            attempts=len(seen), key=key, scim_base_url=settings.scim_base_url or "")
+                            attempts=tries, key=key, scim_base_url=settings.scim_base_url or "")
 
 
 def revoke_token(client: Any, org_id: str, token_id: str, secrets: Any, audit: Any, *, operator: str,
