@@ -119,13 +119,15 @@ INSERT INTO cev SELECT xg.sig, xm.id, 'externalId', xm.external_id FROM xg JOIN 
 ]
 
 # Entra users joined to the accounts that stand for them, keeping only the rows that can matter:
-# unlinked Entra users, accounts whose keys differ from Entra's UPN/mail, accounts with more emails.
+# unlinked Entra users, accounts whose keys differ from Entra's UPN/mail or that have more emails,
+# and Entra users whose UPN/mail several accounts hold.
 _INTERESTING = f"""
        p.id IS NULL OR p.multi
     OR NOT (e.upn_k IS NOT DISTINCT FROM p.un_k OR e.upn_k IS NOT DISTINCT FROM p.e1_k)
     OR (e.mail_k IS NOT NULL
         AND NOT (e.mail_k IS NOT DISTINCT FROM p.un_k OR e.mail_k IS NOT DISTINCT FROM p.e1_k))
-    OR ({_real('p.e1_k')} AND p.e1_k IS DISTINCT FROM coalesce(e.mail_k, e.upn_k))"""
+    OR ({_real('p.e1_k')} AND p.e1_k IS DISTINCT FROM coalesce(e.mail_k, e.upn_k))
+    OR e.upn_k IN (SELECT k FROM sk) OR e.mail_k IN (SELECT k FROM sk)"""
 
 ENTRA_STEPS: list[tuple[str, str]] = [
     ("links to Entra users", f"""
@@ -137,26 +139,23 @@ LEFT JOIN (SELECT id, external_id, idp_link, un_k, e1_k, multi FROM pu
 WHERE {_INTERESTING};
 CREATE OR REPLACE TEMP TABLE el AS
 SELECT l.object_id, l.uid, CASE WHEN l.by_link THEN 'idp_link' ELSE 'externalId' END AS via,
-       e.upn, e.upn_k, e.mail, e.mail_k, p.un_k, p.e1, p.e1_k
+       e.upn, e.upn_k, e.mail, e.mail_k, e.enabled, p.un_k, p.e1, p.e1_k
 FROM el0 l JOIN (SELECT * FROM e SEMI JOIN el0 USING (object_id)) e USING (object_id)
 LEFT JOIN (SELECT id, un_k, e1, e1_k FROM pu WHERE id IN (SELECT uid FROM el0)) p ON p.id = l.uid
 UNION ALL
-SELECT e.object_id, p.id, 'idp_link', e.upn, e.upn_k, e.mail, e.mail_k, p.un_k, p.e1, p.e1_k
+SELECT e.object_id, p.id, 'idp_link', e.upn, e.upn_k, e.mail, e.mail_k, e.enabled, p.un_k, p.e1, p.e1_k
 FROM e JOIN (SELECT * FROM pu WHERE merged_into_id IS NULL AND idp_link IS NOT NULL
              AND idp_link IS DISTINCT FROM external_id) p ON p.idp_link = e.object_id;
 DELETE FROM el WHERE uid IS NULL AND object_id IN (SELECT object_id FROM el WHERE uid IS NOT NULL)
-"""),
-    ("Entra users to check", """
-CREATE OR REPLACE TEMP TABLE ecand AS
-SELECT DISTINCT object_id FROM el
-UNION
-SELECT object_id FROM e WHERE upn_k IN (SELECT k FROM sk) OR mail_k IN (SELECT k FROM sk)
 """),
 ]
 
 WANTS_STEPS: list[tuple[str, str]] = [
     ("what Entra wants", """
-CREATE OR REPLACE TEMP TABLE ew AS SELECT e.* FROM e SEMI JOIN ecand USING (object_id);
+CREATE OR REPLACE TEMP TABLE ew AS
+SELECT object_id, any_value(upn) AS upn, any_value(upn_k) AS upn_k, any_value(mail) AS mail,
+       any_value(mail_k) AS mail_k, any_value(enabled) AS enabled
+FROM el GROUP BY object_id;
 CREATE OR REPLACE TEMP TABLE wants AS
 SELECT row_number() OVER () AS wid, * FROM (
   SELECT object_id AS obj, NULL::VARCHAR AS uid_hint, NULL::VARCHAR AS scim_hint, upn_k AS k, upn AS raw,
