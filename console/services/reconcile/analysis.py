@@ -120,13 +120,15 @@ INSERT INTO cev SELECT xg.sig, xm.id, 'externalId', xm.external_id FROM xg JOIN 
 
 # Entra users joined to the accounts that stand for them, keeping only the rows that can matter:
 # unlinked Entra users, accounts whose keys differ from Entra's UPN/mail or that have more emails,
-# and Entra users whose UPN/mail several accounts hold.
+# Entra users whose UPN/mail several accounts hold, and accounts without email whose Entra user has one.
+# (Findings show the Entra user's UPN/mail when it is one of these rows: nothing else needs them.)
 _INTERESTING = f"""
        p.id IS NULL OR p.multi
     OR NOT (e.upn_k IS NOT DISTINCT FROM p.un_k OR e.upn_k IS NOT DISTINCT FROM p.e1_k)
     OR (e.mail_k IS NOT NULL
         AND NOT (e.mail_k IS NOT DISTINCT FROM p.un_k OR e.mail_k IS NOT DISTINCT FROM p.e1_k))
     OR ({_real('p.e1_k')} AND p.e1_k IS DISTINCT FROM coalesce(e.mail_k, e.upn_k))
+    OR (p.e1_k IS NULL AND e.mail_k IS NOT NULL)
     OR e.upn_k IN (SELECT k FROM sk) OR e.mail_k IN (SELECT k FROM sk)"""
 
 ENTRA_STEPS: list[tuple[str, str]] = [
@@ -267,7 +269,7 @@ CREATE OR REPLACE TEMP TABLE fmembers AS
 SELECT m.fid, m.uid,
        row_number() OVER (PARTITION BY m.fid ORDER BY p.obj IS NOT NULL, p.created_via = 'scim', p.user_name,
                           m.uid) AS pos,
-       p.user_name, p.emails, p.display_name, p.obj, p.scim_id
+       p.user_name, p.emails, p.display_name, p.obj
 FROM fm0 m JOIN pu p ON p.id = m.uid;
 CREATE OR REPLACE TABLE findings AS
 SELECT fg.fid, fg.cls, c.rank, c.severity, c.sev_rank,
@@ -279,16 +281,14 @@ JOIN (SELECT fid, count(*) AS accounts, string_agg(user_name, ', ' ORDER BY pos)
              string_agg(concat_ws(' ', user_name, replace(emails, chr(31), ' '), display_name, uid), ' '
                         ORDER BY pos) AS text
       FROM fmembers GROUP BY fid) n ON n.fid = fg.fid
-LEFT JOIN (SELECT object_id, min(upn) AS upn, min(mail) AS mail FROM e
-           WHERE object_id IN (SELECT obj FROM fg WHERE obj IS NOT NULL) GROUP BY object_id) e
-       ON e.object_id = fg.obj
+LEFT JOIN ew e ON e.object_id = fg.obj
 """),
 ]
 
 LOG_EVIDENCE_STEP = ("log evidence", """
 CREATE OR REPLACE TEMP TABLE fkv AS
 SELECT m.fid, ak.k AS v FROM fmembers m JOIN ak ON ak.uid = m.uid
-UNION SELECT fid, scim_id FROM fmembers WHERE scim_id IS NOT NULL
+UNION SELECT m.fid, p.scim_id FROM fmembers m JOIN pu p ON p.id = m.uid WHERE p.scim_id IS NOT NULL
 UNION SELECT fid, obj FROM fmembers WHERE obj IS NOT NULL
 UNION SELECT fid, uid FROM fmembers
 UNION SELECT fid, object_id FROM findings WHERE object_id IS NOT NULL;
