@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,7 @@ def create_app(
     app.state.public_base_url = public_base_url.rstrip("/") if public_base_url else None
     app.state.idempotency = IdempotencyGate()
     app.state.faults = faults if faults is not None else FaultInjector()
+    app.state.scim_write_gate = threading.Lock()  # one SCIM writer at a time (see scim_api._run)
     install_error_handlers(app)
     app.include_router(_health_router(), prefix=ADMIN_PREFIX, tags=["health"])
     app.include_router(admin_orgs.router, prefix=ADMIN_PREFIX, tags=["orgs"])

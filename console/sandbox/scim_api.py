@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from contextlib import nullcontext
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -29,12 +30,12 @@ from fastapi.concurrency import run_in_threadpool
 from scim2_models import Context, EnterpriseUser, ResourceType
 from scim2_models import Group as ScimGroup
 from scim2_models import User as ScimUser
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session, selectinload
 
 from console.sandbox import service
-from console.sandbox.db import Group, GroupMember, Org, ScimSettings, User, fold
+from console.sandbox.db import Group, GroupMember, Org, ScimSettings, ScimToken, User, fold, utcnow
 from console.sandbox.scim_filters import (
     PYTHON_SCAN_LIMIT,
     group_sql,
@@ -72,6 +73,7 @@ from console.sandbox.tokens import authenticate_scim_token
 router = APIRouter(tags=["scim"])
 
 DEFAULT_COUNT = 100
+_MUTATING = frozenset({"create", "update", "delete"})  # ops that write more than their log event
 MAX_COUNT = 1000
 
 
@@ -84,12 +86,19 @@ class Ctx:
     rec: RequestRecord
     body: Any
     params: dict[str, str]
+    _urls: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
     def users_url(self) -> str:
-        return str(self.request.url_for("scim_users", org_id=self.org_id))
+        return self._url("scim_users")
 
     def groups_url(self) -> str:
-        return str(self.request.url_for("scim_groups", org_id=self.org_id))
+        return self._url("scim_groups")
+
+    def _url(self, route: str) -> str:
+        # url_for walks every route of the app: once per request, not once per rendered resource.
+        if route not in self._urls:
+            self._urls[route] = str(self.request.url_for(route, org_id=self.org_id))
+        return self._urls[route]
 
     def base_url(self) -> str:
         return self.users_url().rsplit("/", 1)[0]
@@ -112,7 +121,14 @@ def _bearer(request: Request) -> str | None:
     return token.strip()
 
 
-def _authenticate(session: Session, request: Request, org_id: str, rec: RequestRecord) -> None:
+def _authenticate(session: Session, request: Request, org_id: str, rec: RequestRecord) -> str:
+    """The id of the request's valid token, else 401.
+
+    The token's ``last_used_at`` is *not* left pending in the session: the handler's first query
+    would autoflush it, and that UPDATE would take SQLite's single write lock at the start of every
+    request — even a read — and hold it until the commit, serialising all clients (the main cost
+    under load). ``_finish`` writes it just before the commit instead.
+    """
     token = _bearer(request)
     if token is None:
         raise ScimError(401, None, "Authorization: Bearer <SCIM token> is required")
@@ -120,23 +136,45 @@ def _authenticate(session: Session, request: Request, org_id: str, rec: RequestR
     if row is None:
         raise ScimError(401, None, "The SCIM token is not valid for this organisation")
     rec.token_id = row.id
+    session.expunge(row)  # drops the pending last_used_at change (see above)
     settings = session.get(ScimSettings, org_id)
     if settings is None or not settings.enabled:
         raise ScimError(401, None, "SCIM provisioning is disabled for this organisation")
+    return row.id
+
+
+def _finish(session: Session, rec: RequestRecord, token_id: str | None, started: float) -> None:
+    """The request's own writes, last: token ``last_used_at``, the provisioning-log event, commit."""
+    if token_id is not None:
+        session.execute(update(ScimToken).where(ScimToken.id == token_id).values(last_used_at=utcnow())
+                        .execution_options(synchronize_session=False))
+    record(session, rec, (time.perf_counter() - started) * 1000)
+    session.commit()
 
 
 def _run(
     request: Request, org_id: str, op: str, raw: bytes, handler: Any, kwargs: dict[str, Any]
 ) -> Response:
+    """One SCIM request in one transaction, serialised with the other writers of this server.
+
+    SQLite has one writer at a time and its busy handler polls with sleeps of up to 100 ms, so under
+    concurrent clients most time went into waiting for the lock and oversleeping after it was free.
+    ``scim_write_gate`` hands the write lock over at once instead: creates, updates and deletes hold
+    it for the whole request; queries and discovery run their reads in parallel and take it only for
+    ``_finish``.
+    """
     started = time.perf_counter()
     rec = RequestRecord(org_id=org_id, method=request.method, op=op,
                         path=safe_path(request.url.path, request.url.query))
     factory = request.app.state.session_factory
-    with factory() as session:
+    gate = request.app.state.scim_write_gate
+    mutating = op in _MUTATING
+    used: str | None = None
+    with factory() as session, (gate if mutating else nullcontext()):
         if session.get(Org, org_id) is None:
             return _scim_response(404, ScimError(404, None, f"Unknown organisation '{org_id}'").body())
         try:
-            _authenticate(session, request, org_id, rec)
+            used = _authenticate(session, request, org_id, rec)
             body: Any = None
             if raw.strip():
                 try:
@@ -148,8 +186,8 @@ def _run(
             ctx = Ctx(org_id, request, rec, body, dict(request.query_params))
             status, payload, headers = handler(session, ctx, **kwargs)
             rec.status = status
-            record(session, rec, (time.perf_counter() - started) * 1000)
-            session.commit()
+            with nullcontext() if mutating else gate:
+                _finish(session, rec, used, started)
             return _scim_response(status, payload, headers)
         except IntegrityError:
             session.rollback()
@@ -163,8 +201,8 @@ def _run(
         rec.status = error.status
         rec.error_code = error.scim_type or {401: "unauthorized", 404: "not_found"}.get(error.status)
         rec.error_detail = error.detail
-        record(session, rec, (time.perf_counter() - started) * 1000)
-        session.commit()
+        with nullcontext() if mutating else gate:
+            _finish(session, rec, used, started)
         headers = {"WWW-Authenticate": 'Bearer realm="scim"'} if error.status == 401 else None
         return _scim_response(error.status, error.body(), headers)
 

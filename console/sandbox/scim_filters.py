@@ -220,8 +220,11 @@ def group_sql(org_id: str, node: FilterNode | None) -> Select[Any] | None:
 
 def _lookup(resource: dict[str, Any], path: AttrPath) -> Any:
     container: Any = resource
-    if path.uri is not None and not is_core_urn(path.uri):
-        key = next((k for k in resource if k.lower() == path.uri.lower()), None)
+    uri = path.uri
+    if uri is None and not any(k.lower() == path.attr.lower() for k in resource):
+        uri = ENTERPRISE_SCHEMA  # Entra's unqualified ``manager eq "…"`` (entra-facts §1.4), as in SQL
+    if uri is not None and not is_core_urn(uri):
+        key = next((k for k in resource if k.lower() == uri.lower()), None)
         container = resource.get(key) if key else None
         if not isinstance(container, dict):
             return None

@@ -435,6 +435,7 @@ def test_every_entra_filter_on_every_stored_value_agrees_with_the_python_evaluat
                 filters.add(f"userName eq {_quoted(r['userName'])} and emails.value eq {_quoted(v)}")
     for v in _variants("mgr-1"):
         filters.add(f"{ENTERPRISE}:manager eq {_quoted(v)}")
+        filters.add(f"manager eq {_quoted(v)}")  # unqualified, as Entra's manager check sends it
         filters.add(f"id eq {_quoted(resources[1]['id'])} and {ENTERPRISE}:manager eq {_quoted(v)}")
     mismatches = []
     for text in sorted(filters):
