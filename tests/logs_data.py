@@ -6,11 +6,17 @@ as an array, step types capitalised). Writers produce a JSON array (minified, li
 download), NDJSON or Graph pages. ``expected(n, ...)`` gives the counts the tests check against.
 
     python -m tests.logs_data N OUT.json [--format json|ndjson|graph] [--variant v1|beta]
+    python -m tests.logs_data N OUTDIR --format csv     (the portal's three CSV files)
+
+``write_csv`` writes the same records as the portal's CSV download: ``ProvisioningLogs`` plus
+``…_ProvisioningSteps`` and ``…_ModifiedProperties`` joined on the change id. Microsoft does not publish
+the headers (entra-facts §2.3), so ``CSV_HEADERS`` has two spellings the importer must both accept.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import random
 import uuid
@@ -261,6 +267,161 @@ def write(
     return path
 
 
+# Two header spellings: what the portal's column pickers show, and Graph/Log Analytics names.
+CSV_HEADERS = {
+    "portal": {
+        "main": [
+            "Date (UTC)",
+            "Id",
+            "Job ID",
+            "Cycle ID",
+            "Change ID",
+            "Action",
+            "Status",
+            "Error Code",
+            "Status Reason",
+            "Source Identity",
+            "Source ID",
+            "User Principal Name",
+            "Target Identity",
+            "Target ID",
+            "Duration (ms)",
+            "Initiated By",
+            "Service Principal Name",
+            "Tenant ID",
+            "Source System",
+            "Target System",
+            "Ticket Notes",
+        ],
+        "steps": ["Change ID", "Step", "Name", "Type", "Status", "Description", "Details"],
+        "mods": ["Change ID", "Display Name", "Old Value", "New Value"],
+    },
+    "graph": {
+        "main": [
+            "activityDateTime",
+            "id",
+            "jobId",
+            "cycleId",
+            "changeId",
+            "provisioningAction",
+            "provisioningStatusInfo.status",
+            "ResultSignature",
+            "ResultDescription",
+            "sourceIdentity.displayName",
+            "sourceIdentity.id",
+            "userPrincipalName",
+            "targetIdentity.displayName",
+            "targetIdentity.id",
+            "DurationMs",
+            "initiatedBy",
+            "servicePrincipal",
+            "tenantId",
+            "sourceSystem",
+            "targetSystem",
+            "ticket_notes",
+        ],
+        "steps": [
+            "changeId",
+            "stepNumber",
+            "provisioningStepName",
+            "provisioningStepType",
+            "status",
+            "description",
+            "details",
+        ],
+        "mods": ["changeId", "propertyName", "oldValue", "newValue"],
+    },
+}
+
+
+def csv_rows(
+    rec: dict[str, Any], variant: str = "portal"
+) -> tuple[list[Any], list[list[Any]], list[list[Any]]]:
+    """One record as its main row, step rows and modified-property rows."""
+    info = rec.get("provisioningStatusInfo") or rec.get("statusInfo")
+    err = info.get("errorInformation") or info.get("errorInfo") or {}
+    when = datetime.strptime(rec["activityDateTime"][:19], "%Y-%m-%dT%H:%M:%S")
+    date = (
+        when.strftime("%m/%d/%Y %I:%M:%S %p").lstrip("0").replace("/0", "/")
+        if variant == "portal"
+        else rec["activityDateTime"]
+    )
+    action = rec.get("provisioningAction") or rec.get("action")
+    main = [
+        date,
+        rec["id"],
+        rec["jobId"],
+        rec["cycleId"],
+        rec["changeId"],
+        str(action).title(),
+        str(info["status"]).title(),
+        err.get("errorCode", ""),
+        err.get("reason", ""),
+        rec["sourceIdentity"]["displayName"],
+        rec["sourceIdentity"]["id"],
+        rec["sourceIdentity"]["details"]["UserPrincipalName"],
+        rec["targetIdentity"]["displayName"],
+        rec["targetIdentity"]["id"],
+        rec["durationInMilliseconds"],
+        "Azure AD Provisioning Service",
+        "Contoso SCIM",
+        rec["tenantId"],
+        "Azure Active Directory",
+        "Contoso",
+        f"note {rec['id']}",
+    ]
+    steps = [
+        [
+            rec["changeId"],
+            n,
+            s["name"],
+            s["provisioningStepType"].title(),
+            s["status"].title(),
+            s["description"],
+            json.dumps(s["details"]),
+        ]
+        for n, s in enumerate(rec["provisioningSteps"], 1)
+    ]
+    mods = [
+        [rec["changeId"], m["displayName"], m["oldValue"] or "", m["newValue"] or ""]
+        for m in rec["modifiedProperties"]
+    ]
+    return main, steps, mods
+
+
+def write_csv(
+    directory: Path | str,
+    n: int,
+    *,
+    variant: str = "portal",
+    seed: int = 42,
+    prefix: str = "ProvisioningLogs",
+) -> tuple[Path, Path, Path]:
+    """The three files of a portal CSV download of ``records(n)`` (main, steps, modified properties)."""
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    heads = CSV_HEADERS[variant]
+    paths = (
+        d / f"{prefix}.csv",
+        d / f"{prefix}_ProvisioningSteps.csv",
+        d / f"{prefix}_ModifiedProperties.csv",
+    )
+    files = [p.open("w", encoding="utf-8-sig", newline="") for p in paths]
+    try:
+        writers = [csv.writer(f) for f in files]
+        for w, key in zip(writers, ("main", "steps", "mods"), strict=True):
+            w.writerow(heads[key])
+        for rec in records(n, seed=seed):
+            main, steps, mods = csv_rows(rec, variant)
+            writers[0].writerow(main)
+            writers[1].writerows(steps)
+            writers[2].writerows(mods)
+    finally:
+        for f in files:
+            f.close()
+    return paths
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("n", type=int)
@@ -268,7 +429,10 @@ def main() -> None:
     ap.add_argument("--format", default="json")
     ap.add_argument("--variant", default="v1")
     a = ap.parse_args()
-    write(a.out, a.n, fmt=a.format, variant=a.variant)
+    if a.format == "csv":
+        write_csv(a.out, a.n, variant="graph" if a.variant == "graph" else "portal")
+    else:
+        write(a.out, a.n, fmt=a.format, variant=a.variant)
 
 
 if __name__ == "__main__":

@@ -338,3 +338,34 @@ def parse_error_text(text: str | None) -> ParsedError:
         retry_count=retries,
         next_retry=nxt,
     )
+
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+
+
+def emails_in(text: str | None) -> list[str]:
+    """Email addresses named in an error text (in order, without duplicates or a trailing dot)."""
+    return list(dict.fromkeys(m.rstrip(".") for m in _EMAIL.findall(text or "")))
+
+
+def reconciliation_target(event: dict[str, Any]) -> dict[str, Any] | None:
+    """What the Reconciliation page needs to open the person an event is about, or None.
+
+    For the duplicate/mismatch causes (EntryConflict, DuplicateTargetEntries, InvalidAnchor and the
+    other codes marked ``duplicate_related``) and for any 409 whose text names an email (entra-facts
+    §3): the UPN (or the email from the text), the platform id and the Entra object id."""
+    reason = event.get("error_reason")
+    parsed = parse_error_text(reason)
+    code = event.get("error_code") or parsed.code
+    http = event.get("http_status") or parsed.http_status
+    emails = emails_in(reason)
+    if not (explain(code).duplicate_related if code else False) and not (http == 409 and emails):
+        return None
+    upn = event.get("source_upn") or (emails[0] if emails else None)
+    return {
+        "upn": upn,
+        "email": emails[0] if emails else upn,
+        "target_id": event.get("target_id"),
+        "source_id": event.get("source_id"),
+        "error_code": code,
+    }

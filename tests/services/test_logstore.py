@@ -256,7 +256,7 @@ def test_200k_char_field_and_unknown_fields(tmp_path: Path) -> None:
     [
         (b"hello, this is not json", "Not a provisioning log"),
         (b'[{"foo": 1}, {"bar": 2}]', "Not a provisioning log"),
-        (b"id,activityDateTime\n1,2\n", "CSV"),
+        (b"name,age\nbob,3\n", "CSV"),
         (b"", "Not a provisioning log"),
     ],
 )

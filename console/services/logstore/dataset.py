@@ -1,9 +1,12 @@
 """One dataset of events and the query engine over it (Tad's pattern, performance-notes §3.4/§6).
 
-Every filter/sort change runs one SQL statement that materialises the matching rows with
-``row_number() OVER (ORDER BY …)`` into a temp table; pages are then ``WHERE rn BETWEEN`` lookups
-(~10 ms at 1 M). One connection per dataset guarded by a lock: worker threads from the GUI's
-TaskRunner take turns, and the temp tables stay visible to every call.
+Every filter/sort change runs SQL over ``log_events`` (see ``logstore.sql``): counts per status and
+a top-N first page at once, and a ``row_number() OVER (ORDER BY …)`` temp table that serves later
+pages as ``WHERE rn BETWEEN`` lookups (~10 ms at 1 M) — built by ``prepare`` right after the first
+page, so scrolling or jumping to the end finds it ready. One connection per dataset guarded by a
+lock: worker threads from the GUI's TaskRunner take turns, and the temp tables stay visible to every
+call. Background work that takes seconds (``complete``, exports) uses its own cursor so it never
+holds the lock.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -18,8 +22,9 @@ from typing import Any
 
 import duckdb
 
-from console.core.entra_log_schema import EVENT_COLUMNS
-from console.services.logstore.importer import ensure_schema
+from console.core.errors import Cancelled
+from console.services.logstore import importer, sql
+from console.services.logstore.importer import CancelCheck, Progress
 
 DISPLAY_COLUMNS = (
     "time",
@@ -35,7 +40,45 @@ DISPLAY_COLUMNS = (
 SORTABLE = frozenset(
     (*DISPLAY_COLUMNS, "seq", "source_name", "source_id", "event_id", "change_id", "http_status")
 )
-DETAIL_COLUMNS = (*EVENT_COLUMNS, "source_file")
+# What an export writes: the table's columns plus what support pastes into tickets (never steps/raw).
+EXPORT_COLUMNS = (
+    "time",
+    "action",
+    "status",
+    "error_code",
+    "error_reason",
+    "http_status",
+    "source_upn",
+    "source_name",
+    "source_id",
+    "target_id",
+    "job_id",
+    "cycle_id",
+    "change_id",
+    "duration_ms",
+    "event_id",
+    "modified_properties",
+    "source_file",
+)
+EXPORT_HEADERS = (
+    "Time (UTC)",
+    "Action",
+    "Status",
+    "Error code",
+    "Error reason",
+    "HTTP status",
+    "Source UPN",
+    "Source name",
+    "Source id",
+    "Target id",
+    "Job",
+    "Cycle",
+    "Change id",
+    "Duration ms",
+    "Event id",
+    "Modified properties",
+    "File",
+)
 
 
 @dataclass(frozen=True)
@@ -52,7 +95,7 @@ class LogFilter:
     cycle: str | None = None
     text: str | None = None
 
-    def where(self, *, skip_status: bool = False) -> tuple[str, list[Any]]:
+    def where(self, *, skip_status: bool = False, search_ready: bool = True) -> tuple[str, list[Any]]:
         parts: list[str] = []
         params: list[Any] = []
         for col, value in (
@@ -72,9 +115,16 @@ class LogFilter:
             parts.append("time < ?")
             params.append(self.until)
         if self.text and self.text.strip():
-            parts.append("contains(search, ?)")
-            params.append(self.text.strip().lower())
+            needle = self.text.strip().lower()
+            if search_ready:
+                parts.append("seq IN (SELECT seq FROM log_search WHERE contains(s, ?))")
+            else:  # the search table is still being built: same text, evaluated per row (slower)
+                parts.append(f"contains({sql.SEARCH_EXPR}, ?)")
+            params.append(needle)
         return (" WHERE " + " AND ".join(parts)) if parts else "", params
+
+    def without_status(self) -> LogFilter:
+        return LogFilter(**{**self.__dict__, "status": None})
 
 
 @dataclass(frozen=True)
@@ -104,14 +154,16 @@ class Dataset:
         self._specs: dict[str, tuple[str, list[Any]]] = {}
         self._built: set[str] = set()
         self._temp: dict[str, str] = {}  # view -> its text-match table
+        self.closed = False
         with self.lock:
-            ensure_schema(con)
+            _migrate_v1(con)
+            importer.ensure_schema(con)
 
     @classmethod
-    def open(cls, path: Path, *, read_only: bool = False) -> Dataset:
-        con = duckdb.connect(str(path), read_only=read_only)
+    def open(cls, path: Path) -> Dataset:
+        con = duckdb.connect(str(path))
         con.execute("SET TimeZone='UTC'")
-        meta = dict(con.execute("SELECT key, value FROM meta").fetchall()) if _has_meta(con) else {}
+        meta = dict(con.execute("SELECT key, value FROM meta").fetchall()) if _has_table(con, "meta") else {}
         return cls(con, dataset_id=path.stem, name=meta.get("name", path.stem), path=path)
 
     @classmethod
@@ -120,17 +172,65 @@ class Dataset:
 
     def close(self) -> None:
         with self.lock:
+            self.closed = True
             self.con.close()
+
+    def _check_open(self) -> None:
+        """A page may still ask a dataset it just replaced: that work is obsolete, never an error."""
+        if self.closed:
+            raise Cancelled()
+
+    # ---- completion of a staged import (search text, then details)
+    @property
+    def pending(self) -> list[dict[str, Any]]:
+        with self.lock:
+            row = self.con.execute("SELECT value FROM meta WHERE key = 'pending'").fetchone()
+        return list(json.loads(row[0])) if row and row[0] else []
+
+    @property
+    def search_ready(self) -> bool:
+        with self.lock:
+            return self._search_ready()
+
+    def _search_ready(self) -> bool:
+        n_search = self.con.execute("SELECT count(*) FROM log_search").fetchone()[0]
+        return int(n_search) >= int(self.con.execute("SELECT count(*) FROM log_events").fetchone()[0])
+
+    def complete(
+        self, progress: Progress = lambda f, t: None, cancelled: CancelCheck = lambda: False
+    ) -> list[str]:
+        """Finish a staged import: search text, then steps and details (seconds at 1 M; cancellable).
+
+        Runs on its own cursor (queries continue meanwhile) and records progress in ``meta`` after
+        every file, so a cancelled or interrupted completion resumes where it stopped."""
+        pending = self.pending
+        if not pending:
+            return []
+        cur = self.con.cursor()
+        try:
+            cur.execute("SET TimeZone='UTC'")
+            warnings: list[str] = []
+            for item in list(pending):
+                warnings += importer.complete(cur, [item], progress, cancelled)
+                pending.remove(item)
+                cur.execute("INSERT OR REPLACE INTO meta VALUES ('pending', ?)", [json.dumps(pending)])
+            if warnings:
+                old = cur.execute("SELECT value FROM meta WHERE key = 'warnings'").fetchone()
+                merged = (json.loads(old[0]) if old and old[0] else []) + warnings
+                cur.execute("INSERT OR REPLACE INTO meta VALUES ('warnings', ?)", [json.dumps(merged)])
+            return warnings
+        finally:
+            cur.close()
 
     # ---- queries
     def count(self) -> int:
         with self.lock:
-            return int(self.con.execute("SELECT count(*) FROM events").fetchone()[0])
+            return int(self.con.execute("SELECT count(*) FROM log_events").fetchone()[0])
 
-    def status_counts(self, flt: LogFilter | None = None, *, source: str = "events") -> dict[str, int]:
+    def status_counts(self, flt: LogFilter | None = None, *, source: str = "log_events") -> dict[str, int]:
         """Counts per status under every filter except the status one (so all chips stay visible)."""
-        where, params = (flt or LogFilter()).where(skip_status=True)
         with self.lock:
+            where, params = (flt or LogFilter()).where(skip_status=True, search_ready=self._search_ready())
             rows = self.con.execute(
                 f"SELECT coalesce(status, '(none)'), count(*) FROM {source}{where} "
                 "GROUP BY 1 ORDER BY 2 DESC",
@@ -150,25 +250,27 @@ class Dataset:
 
         Two scans: one ``GROUP BY status`` (gives the counts *and* the total, since the status filter is
         an equality) and one top-N ``ORDER BY … LIMIT`` for the first page. The numbered view that
-        serves later pages is materialised on the first ``rows()`` call, so sorting shows its first
-        page without paying for a full 1 M-row ``row_number()`` (performance-notes §3.4)."""
+        serves later pages is built by ``prepare`` (or the first ``rows()`` call), so sorting shows its
+        first page without paying for a full 1 M-row ``row_number()`` (performance-notes §3.4)."""
         if sort not in SORTABLE:
             raise ValueError(f"cannot sort by {sort!r}")
         flt = flt or LogFilter()
-        where, params = flt.where()
         direction = "DESC" if descending else "ASC"
         order = f"{sort} {direction} NULLS LAST, seq {direction}"
         view = f"v{next(self._views)}"
         cols = ", ".join(DISPLAY_COLUMNS)
         with self.lock:
-            source = "events"
+            self._check_open()
+            ready = self._search_ready()
+            where, params = flt.where(search_ready=ready)
+            source = "log_events"
             if flt.text and flt.text.strip():
                 # Substring search is the expensive predicate: evaluate it once into a (small) match
                 # table, then counts, first page and the view all read that instead of 1 M rows.
                 source = f"m{view}"
-                m_where, m_params = LogFilter(**{**flt.__dict__, "status": None}).where()
+                m_where, m_params = flt.without_status().where(search_ready=ready)
                 self.con.execute(
-                    f"CREATE TEMP TABLE {source} AS SELECT seq, {cols} FROM events{m_where}", m_params
+                    f"CREATE TEMP TABLE {source} AS SELECT seq, {cols} FROM log_events{m_where}", m_params
                 )
                 self._temp[view] = source
                 flt = LogFilter(status=flt.status)
@@ -193,15 +295,23 @@ class Dataset:
             ).fetchall()
         return QueryResult(view=view, total=total, counts=counts, first_page=first)
 
+    def prepare(self, view: str) -> bool:
+        """Build the numbered view now (the page calls this right after showing the first page)."""
+        with self.lock:
+            self._check_open()
+            if view not in self._live_views:
+                return False
+            if view not in self._built:
+                statement, params = self._specs[view]
+                self.con.execute(statement, params)
+                self._built.add(view)
+            return True
+
     def rows(self, view: str, offset: int, limit: int) -> list[tuple[Any, ...]]:
         """Rows ``offset … offset+limit-1`` of a view: (seq, *DISPLAY_COLUMNS); [] for a dropped view."""
         with self.lock:
-            if view not in self._live_views:
+            if not self.prepare(view):
                 return []
-            if view not in self._built:
-                sql, params = self._specs[view]
-                self.con.execute(sql, params)
-                self._built.add(view)
             cols = ", ".join(DISPLAY_COLUMNS)
             return self.con.execute(
                 f"SELECT seq, {cols} FROM {view} WHERE rn BETWEEN ? AND ? ORDER BY rn",
@@ -209,14 +319,27 @@ class Dataset:
             ).fetchall()
 
     def event(self, seq: int) -> dict[str, Any] | None:
-        """Everything stored about one event (for the details pane)."""
+        """Everything stored about one event (for the details pane); ``details_pending`` until the
+        staged import's second scan has read its steps."""
         with self.lock:
+            self._check_open()
             row = self.con.execute(
-                f"SELECT {', '.join(DETAIL_COLUMNS)} FROM events WHERE seq = ?", [seq]
+                f"SELECT {', '.join(sql.TABLE_COLUMNS)} FROM log_events WHERE seq = ?", [seq]
             ).fetchone()
-        if row is None:
-            return None
-        out = dict(zip(DETAIL_COLUMNS, row, strict=True))
+            if row is None:
+                return None
+            out: dict[str, Any] = dict(zip(sql.TABLE_COLUMNS, row, strict=True))
+            details = None
+            if out["raw"] is None:  # a staged import keeps these in log_details (once its second scan ran)
+                details = self.con.execute(
+                    f"SELECT {', '.join(sql.DETAIL_FIELDS)} FROM log_details WHERE seq = ?", [seq]
+                ).fetchone()
+                out.update(
+                    dict(zip(sql.DETAIL_FIELDS, details or (None,) * len(sql.DETAIL_FIELDS), strict=True))
+                )
+        missing = out["raw"] is None and details is None
+        out["details_pending"] = missing and bool(self.pending)  # the second scan is still to come
+        out["details_missing"] = missing and not out["details_pending"]  # e.g. the source file was moved
         try:
             out["raw"] = json.loads(out["raw"]) if out["raw"] else {}
         except ValueError:
@@ -228,18 +351,133 @@ class Dataset:
             raise ValueError(column)
         with self.lock:
             rows = self.con.execute(
-                f"SELECT DISTINCT {column} FROM events WHERE {column} IS NOT NULL "
+                f"SELECT DISTINCT {column} FROM log_events WHERE {column} IS NOT NULL "
                 f"ORDER BY 1 LIMIT {int(limit)}"
             ).fetchall()
         return [str(r[0]) for r in rows]
 
     def max_event_number(self) -> int:
         with self.lock:
-            v = self.con.execute("SELECT max(try_cast(event_id AS BIGINT)) FROM events").fetchone()[0]
+            v = self.con.execute("SELECT max(try_cast(event_id AS BIGINT)) FROM log_events").fetchone()[0]
         return int(v or 0)
 
+    def min_event_number(self) -> int:
+        with self.lock:
+            v = self.con.execute("SELECT min(try_cast(event_id AS BIGINT)) FROM log_events").fetchone()[0]
+        return int(v or 0)
 
-def _has_meta(con: duckdb.DuckDBPyConnection) -> bool:
+    # ---- charts (aggregates of the filtered events; drawn by the page)
+    def _filtered(self, flt: LogFilter | None) -> tuple[str, list[Any]]:
+        self._check_open()
+        where, params = (flt or LogFilter()).where(search_ready=self._search_ready())
+        return f"(SELECT * FROM log_events{where})", params
+
+    def timeline(
+        self, flt: LogFilter | None = None, bucket: str = "auto"
+    ) -> tuple[str, list[tuple[Any, ...]]]:
+        """(bucket, [(bucket start, status, count)…]) — ``auto`` picks hours for ≤ 3 days, else days."""
+        with self.lock:
+            src, params = self._filtered(flt)
+            if bucket == "auto":
+                span = self.con.execute(f"SELECT max(time) - min(time) FROM {src}", params).fetchone()[0]
+                bucket = "hour" if span is not None and span.total_seconds() <= 3 * 86400 else "day"
+            if bucket not in ("hour", "day"):
+                raise ValueError(bucket)
+            rows = self.con.execute(
+                f"SELECT date_trunc('{bucket}', time) AS b, coalesce(status, '(none)'), count(*) FROM {src} "
+                "WHERE time IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2",
+                params,
+            ).fetchall()
+        return bucket, rows
+
+    def top_errors(self, flt: LogFilter | None = None, n: int = 10) -> list[tuple[str, int]]:
+        with self.lock:
+            src, params = self._filtered(flt)
+            rows = self.con.execute(
+                f"SELECT error_code, count(*) FROM {src} WHERE error_code IS NOT NULL "
+                f"GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {int(n)}",
+                params,
+            ).fetchall()
+        return [(str(c), int(k)) for c, k in rows]
+
+    def per_cycle(self, flt: LogFilter | None = None, n: int = 30) -> list[tuple[str, Any, dict[str, int]]]:
+        """The newest ``n`` cycles, oldest first: (cycle id, first event time, counts per status)."""
+        with self.lock:
+            src, params = self._filtered(flt)
+            rows = self.con.execute(
+                f"""WITH f AS {src},
+                    top AS (SELECT cycle_id, min(time) AS t FROM f WHERE cycle_id IS NOT NULL GROUP BY 1
+                            ORDER BY t DESC NULLS LAST, 1 LIMIT {int(n)})
+                    SELECT top.cycle_id, top.t, coalesce(f.status, '(none)'), count(*)
+                    FROM f JOIN top USING (cycle_id) GROUP BY 1, 2, 3 ORDER BY 2 NULLS FIRST, 1, 3""",
+                params,
+            ).fetchall()
+        out: dict[str, tuple[Any, dict[str, int]]] = {}
+        for cycle, t, status, k in rows:
+            out.setdefault(str(cycle), (t, {}))[1][str(status)] = int(k)
+        return [(c, t, counts) for c, (t, counts) in out.items()]
+
+    # ---- export (own cursor: a million rows never hold the lock)
+    def export_rows(
+        self, flt: LogFilter | None = None, *, sort: str = "time", descending: bool = True, batch: int = 5000
+    ) -> tuple[int, RowStream]:
+        """(row count, rows in ``EXPORT_COLUMNS`` order) of the filtered view in the table's order."""
+        if sort not in SORTABLE:
+            raise ValueError(f"cannot sort by {sort!r}")
+        direction = "DESC" if descending else "ASC"
+        cur = self.con.cursor()
+        cur.execute("SET TimeZone='UTC'")
+        where, params = (flt or LogFilter()).where(search_ready=self.search_ready)
+        total = int(cur.execute(f"SELECT count(*) FROM log_events{where}", params).fetchone()[0])
+        cur.execute(
+            f"SELECT {', '.join(EXPORT_COLUMNS)} FROM log_events{where} "
+            f"ORDER BY {sort} {direction} NULLS LAST, seq {direction}",
+            params,
+        )
+        return total, RowStream(cur, batch)
+
+
+class RowStream:
+    """Rows of a query on its own cursor, fetched in batches; ``close`` (or the end) frees the cursor."""
+
+    def __init__(self, cur: duckdb.DuckDBPyConnection, batch: int) -> None:
+        self._cur: duckdb.DuckDBPyConnection | None = cur
+        self._batch = batch
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        try:
+            while self._cur is not None and (chunk := self._cur.fetchmany(self._batch)):
+                yield from chunk
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._cur is not None:
+            self._cur.close()
+            self._cur = None
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str, kind: str = "BASE TABLE") -> bool:
     return bool(
-        con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name='meta'").fetchone()[0]
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_type = ?",
+            [name, kind],
+        ).fetchone()[0]
     )
+
+
+def _migrate_v1(con: duckdb.DuckDBPyConnection) -> None:
+    """Datasets of the first slice kept everything in one ``events`` table: split it (lossless)."""
+    if not _has_table(con, "events"):
+        return
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(sql.DDL.split("CREATE OR REPLACE VIEW")[0])
+        cols = ", ".join(sql.TABLE_COLUMNS)
+        con.execute(f"INSERT INTO log_events ({cols}) SELECT {cols} FROM events")
+        con.execute("INSERT INTO log_search SELECT seq, search FROM events")
+        con.execute("DROP TABLE events")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise

@@ -1,10 +1,17 @@
-"""Import log files into a DuckDB ``events`` table.
+"""Import log files into a dataset's tables (``logstore.sql``): DuckDB reads the files itself.
 
-Fast path: DuckDB ``read_json`` with the explicit schema of ``entra_log_schema.INPUT_COLUMNS`` and one
-``INSERT … SELECT`` that resolves both name generations (performance-notes §3.1: 30× warm cat, 0.5 GB).
-It runs on the caller's (worker) thread; a watcher thread reports DuckDB's progress and calls
-``interrupt()`` within 100 ms of a cancel. If DuckDB rejects the file, the tolerant reader re-reads it,
-keeps the valid records before the corruption and the report says where it stopped.
+* **Big JSON arrays** (the Entra portal download) take the fast path: stage 1 is one typed
+  ``read_json`` straight into ``log_events`` (the dataset is queryable when it ends); ``complete``
+  then builds the search text from SQL and reads the nested details with a second scan — in the
+  background in the GUI, inline in the CLI. Measured costs are in tests/bench/bench_logs.py.
+* **Everything else** (NDJSON, Graph pages, small arrays, zip members, recovered records) is read
+  once with the all-JSON schema into a temp table and split into the three tables.
+* A typed scan that meets an unexpected type falls back to the all-JSON schema; a file DuckDB
+  cannot parse at all is re-read by the tolerant streaming reader, which keeps every valid record
+  before the first corruption and says where it stopped (desktop-stack §6.4).
+
+Statements run on the caller's (worker) thread; a watcher thread reports DuckDB's progress and calls
+``interrupt()`` within 100 ms of a cancel.
 """
 
 from __future__ import annotations
@@ -12,81 +19,40 @@ from __future__ import annotations
 import json
 import tempfile
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from console.core.entra_log_schema import INPUT_COLUMNS
+from console.core.entra_log_schema import UPN_KEYS
 from console.core.errors import Cancelled
-from console.services.logstore import reader
+from console.services.logstore import reader, sql
 from console.services.logstore.errors import LogImportError, NotALogError
 
 Progress = Callable[[float, str], None]  # fraction 0..1 (or -1 unknown), text
 CancelCheck = Callable[[], bool]
 
-EVENTS_DDL = """
-CREATE TABLE IF NOT EXISTS events (
-    seq BIGINT, event_id VARCHAR, time TIMESTAMPTZ, action VARCHAR, status VARCHAR, error_code VARCHAR,
-    error_reason VARCHAR, source_id VARCHAR, source_upn VARCHAR, source_name VARCHAR, target_id VARCHAR,
-    job_id VARCHAR, cycle_id VARCHAR, change_id VARCHAR, duration_ms DOUBLE, http_status INTEGER,
-    initiator_type VARCHAR, service_principal VARCHAR, modified_properties VARCHAR, steps VARCHAR,
-    raw VARCHAR, source_file VARCHAR, search VARCHAR
-);
-CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
-CREATE SEQUENCE IF NOT EXISTS event_seq START 1;
-"""
-
-_P = "(method IS NOT NULL AND provisioningSteps IS NULL)"
-_INFO = "coalesce(provisioningStatusInfo, statusInfo)"
-_SELECT = f"""
-SELECT nextval('event_seq') AS seq,
-  id AS event_id,
-  try_cast(coalesce(activityDateTime, ts) AS TIMESTAMPTZ) AS time,
-  nullif(lower(split_part(trim(coalesce(provisioningAction, action, op, method)), ' ', 1)), '') AS action,
-  CASE WHEN {_P} THEN outcome ELSE lower({_INFO}->>'$.status') END AS status,
-  CASE WHEN {_P} THEN error_code ELSE coalesce({_INFO}->>'$.errorInformation.errorCode',
-       {_INFO}->>'$.errorInfo.errorCode') END AS error_code,
-  CASE WHEN {_P} THEN error_detail ELSE coalesce({_INFO}->>'$.errorInformation.reason',
-       {_INFO}->>'$.errorInfo.reason') END AS error_reason,
-  coalesce(sourceIdentity->>'$.id', user_id) AS source_id,
-  coalesce(sourceIdentity->>'$.details.UserPrincipalName', sourceIdentity->>'$.details.userPrincipalName',
-           user_name) AS source_upn,
-  coalesce(sourceIdentity->>'$.displayName', user_name) AS source_name,
-  coalesce(targetIdentity->>'$.id', scim_id) AS target_id,
-  jobId AS job_id, cycleId AS cycle_id, changeId AS change_id,
-  try_cast(CAST(coalesce(durationInMilliseconds, latency_ms) AS VARCHAR) AS DOUBLE) AS duration_ms,
-  CASE WHEN {_P} THEN try_cast(CAST(status AS VARCHAR) AS INTEGER) END AS http_status,
-  coalesce(initiatedBy->>'$.initiatorType', initiatedBy->>'$.initiatingType') AS initiator_type,
-  CASE WHEN json_type(servicePrincipal) = 'ARRAY' THEN servicePrincipal->>'$[0].displayName'
-       ELSE servicePrincipal->>'$.displayName' END AS service_principal,
-  CAST(modifiedProperties AS VARCHAR) AS modified_properties,
-  CAST(provisioningSteps AS VARCHAR) AS steps,
-  CAST(json_object('tenantId', tenantId, 'statusInfo', {_INFO}, 'initiatedBy', initiatedBy,
-       'servicePrincipal', servicePrincipal, 'sourceIdentity', sourceIdentity,
-       'targetIdentity', targetIdentity,
-       'sourceSystem', sourceSystem, 'targetSystem', targetSystem, 'method', method, 'path', path,
-       'op_summary', op_summary, 'external_id', external_id) AS VARCHAR) AS raw,
-  ? AS source_file
-FROM read_json(?, format={{fmt}}, columns={{cols}}, maximum_object_size=268435456)
-"""
-_SEARCH = (
-    "lower(concat_ws(' ', source_upn, source_name, source_id, target_id, error_code, error_reason, "
-    "modified_properties))"
-)
+# Arrays at least this big take the two-stage fast path (below it one scan is quicker end to end).
+STAGED_MIN_BYTES = 32 << 20
+# Measured at 1 M records (tests/bench/bench_logs.py): 900 MB keeps peak RSS < 1 GB; 600 MB ran out of
+# memory in the old single-scan import. Very large records get one retry with more.
+IMPORT_MEMORY_LIMIT = "900MB"
+RETRY_MEMORY_LIMIT = "4GB"
 
 
 @dataclass
 class ImportReport:
-    """What an import did: counts, warnings (with file + position), and whether it was partial."""
+    """What an import did: counts, warnings (with file + position), and the work left for ``complete``."""
 
     records: int = 0
     files: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     skipped: int = 0
     seconds: float = 0.0
+    pending: list[dict[str, Any]] = field(default_factory=list)  # staged files whose details are not read yet
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -98,42 +64,16 @@ class ImportReport:
         }
 
 
-# Measured at 1 M records (tests/bench/bench_logs.py): 900 MB keeps peak RSS < 1 GB and is *faster* than
-# no limit (39 s vs 43 s); 600 MB runs out of memory. Very large records get one retry with more.
-IMPORT_MEMORY_LIMIT = "900MB"
-RETRY_MEMORY_LIMIT = "4GB"
-
-
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("SET TimeZone='UTC'")
-    con.execute(EVENTS_DDL)
+    con.execute(sql.DDL)
+    con.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?)", [sql.FORMAT_VERSION])
 
 
-def _insert_sql(fmt: str, base: int) -> str:
-    cols = "{" + ", ".join(f"'{k}': '{v}'" for k, v in INPUT_COLUMNS.items()) + "}"
-    inner = _SELECT.format(base=base, fmt=f"'{fmt}'", cols=cols)
-    return f"INSERT INTO events SELECT *, {_SEARCH} AS search FROM ({inner})"
-
-
-def _graph_sql(base: int) -> str:
-    """Graph pages: unnest ``value`` arrays into records, then the same mapping."""
-    proj = ", ".join(
-        (f"CAST(j->>'$.{k}' AS VARCHAR) AS \"{k}\"" if t == "VARCHAR" else f"j->'$.{k}' AS \"{k}\"")
-        for k, t in INPUT_COLUMNS.items()
-    )
-    inner = _SELECT.format(base=base, fmt="'auto'", cols="x").split("FROM read_json")[0]
-    src = (
-        f"FROM (SELECT {proj} FROM (SELECT unnest(from_json(value, '[\"JSON\"]')) AS j "
-        "FROM read_json(?, format='newline_delimited', columns={'value': 'JSON'}, "
-        "maximum_object_size=268435456)))"
-    )
-    return f"INSERT INTO events SELECT *, {_SEARCH} AS search FROM ({inner} {src})"
-
-
-def _run_watched(
+def run_watched(
     con: duckdb.DuckDBPyConnection,
-    sql: str,
-    params: list[Any],
+    statement: str,
+    params: Sequence[Any],
     progress: Progress,
     cancelled: CancelCheck,
     label: str,
@@ -159,7 +99,7 @@ def _run_watched(
     watcher = threading.Thread(target=watch, name="logstore-watch", daemon=True)
     watcher.start()
     try:
-        con.execute(sql, params)
+        con.execute(statement, list(params))
     except duckdb.InterruptException:
         raise Cancelled() from None
     except duckdb.Error:
@@ -173,8 +113,115 @@ def _run_watched(
         raise Cancelled()
 
 
-def _next_seq(con: duckdb.DuckDBPyConnection) -> int:
-    return int(con.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0])
+def _transaction(con: duckdb.DuckDBPyConnection, steps: Callable[[], None]) -> None:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        steps()
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def _max_seq(con: duckdb.DuckDBPyConnection) -> int:
+    return int(con.execute("SELECT coalesce(max(seq), 0) FROM log_events").fetchone()[0])
+
+
+def _count_file(con: duckdb.DuckDBPyConnection, name: str) -> int:
+    return int(con.execute("SELECT count(*) FROM log_events WHERE source_file = ?", [name]).fetchone()[0])
+
+
+def _tolerant(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    kind: str,
+    name: str,
+    progress: Progress,
+    cancelled: CancelCheck,
+) -> None:
+    """One scan with the all-JSON schema into the three tables (raises duckdb errors to the caller)."""
+    select, source = (
+        sql.tolerant_from_graph()
+        if kind == reader.GRAPH
+        else sql.tolerant_from_file("array" if kind == reader.ARRAY else "newline_delimited")
+    )
+    base = _max_seq(con)
+
+    def steps() -> None:
+        run_watched(
+            con,
+            sql.tolerant_insert(select, source),
+            [base, name, str(path)],
+            progress,
+            cancelled,
+            f"Importing {name}",
+        )
+        run_watched(con, sql.search_insert(), [base, _max_seq(con)], progress, cancelled, f"Indexing {name}")
+
+    _transaction(con, steps)
+
+
+def _upn_key(head: list[dict[str, Any]]) -> str:
+    for rec in head:
+        details = (rec.get("sourceIdentity") or {}).get("details") if isinstance(rec, dict) else None
+        if isinstance(details, dict):
+            for key in UPN_KEYS:
+                if key in details:
+                    return key
+    return UPN_KEYS[0]
+
+
+def fast_path_applies(path: Path) -> bool:
+    """True for one big JSON array of Entra records (what the portal's JSON download is)."""
+    try:
+        return (
+            path.is_file()
+            and not reader.is_zip(path)
+            and _fast_path_head(path, reader.sniff(path)) is not None
+        )
+    except (OSError, LogImportError):
+        return False
+
+
+def _fast_path_head(path: Path, kind: str) -> list[dict[str, Any]] | None:
+    """The first records when the typed fast path applies (a big array of Entra records), else None."""
+    if kind != reader.ARRAY or path.stat().st_size < STAGED_MIN_BYTES:
+        return None
+    head = reader.head_records(path, kind)
+    entra = [r for r in head if "activityDateTime" in r or "provisioningStatusInfo" in r or "statusInfo" in r]
+    return head if head and len(entra) == len(head) else None
+
+
+def _staged(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    name: str,
+    head: list[dict[str, Any]],
+    report: ImportReport,
+    progress: Progress,
+    cancelled: CancelCheck,
+) -> bool:
+    """Stage 1 of the fast path; False when a value had an unexpected type (use the tolerant schema)."""
+    upn_key = _upn_key(head)
+    base = _max_seq(con)
+    try:
+        _transaction(
+            con,
+            lambda: run_watched(
+                con,
+                sql.typed_core_insert(upn_key),
+                [base, name, str(path)],
+                progress,
+                cancelled,
+                f"Importing {name}",
+            ),
+        )
+    except (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.BinderException):
+        return False
+    report.pending.append(
+        {"file": name, "path": str(path), "first": base + 1, "last": _max_seq(con), "upn_key": upn_key}
+    )
+    return True
 
 
 def import_one(
@@ -184,42 +231,106 @@ def import_one(
     progress: Progress,
     cancelled: CancelCheck,
     display_name: str | None = None,
+    *,
+    staged: bool = False,
 ) -> None:
-    """Import one (non-zip) file into ``events``; salvage with the tolerant reader on failure."""
+    """Import one (non-zip, non-CSV) file; salvage with the tolerant reader when DuckDB refuses it."""
     name = display_name or path.name
-    kind = reader.sniff(path) if display_name is None else _sniff_named(path, name)
-    before = _count(con)
-    base = _next_seq(con)
-    sql = (
-        _graph_sql(base)
-        if kind == reader.GRAPH
-        else _insert_sql("array" if kind == reader.ARRAY else "newline_delimited", base)
-    )
-    for attempt in (1, 2):
-        con.execute("BEGIN TRANSACTION")
+    kind = _sniff_named(path, name)
+    before = _count_file(con, name)
+    head = _fast_path_head(path, kind) if staged else None
+    done = head is not None and _staged(con, path, name, head, report, progress, cancelled)
+    attempt = 0
+    while not done:
+        attempt += 1
         try:
-            _run_watched(con, sql, [name, str(path)], progress, cancelled, f"Importing {name}")
-            con.execute("COMMIT")
-            break
-        except Cancelled:
-            con.execute("ROLLBACK")
-            raise
+            _tolerant(con, path, kind, name, progress, cancelled)
+            done = True
         except duckdb.OutOfMemoryException:
-            con.execute("ROLLBACK")
             if attempt == 2:
                 raise LogImportError("Not enough memory to import this file.", file=name) from None
             con.execute(f"SET memory_limit='{RETRY_MEMORY_LIMIT}'")  # unusually large records
         except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
-            con.execute("ROLLBACK")  # corrupt/odd input: the tolerant reader keeps what is valid
+            # corrupt/odd input: the tolerant reader keeps what is valid
             _salvage(con, path, kind, name, report, progress, cancelled, first_error=str(exc))
-            break
+            done = True
         except duckdb.Error as exc:
-            con.execute("ROLLBACK")
             raise LogImportError(f"The import failed: {str(exc).splitlines()[0][:300]}", file=name) from None
-    added = _count(con) - before
-    _check_is_log(con, name, added)
-    report.records += added
+    added = _count_file(con, name) - before
+    check_is_log(con, name, added)
+    empty = drop_empty(con, name)
+    if empty:
+        report.skipped += empty
+        report.warnings.append(
+            f"{name}: skipped {empty:,} record(s) with none of the fields of a provisioning event."
+        )
+    report.records += added - empty
     report.files.append(name)
+
+
+def complete(
+    con: duckdb.DuckDBPyConnection,
+    pending: list[dict[str, Any]],
+    progress: Progress = lambda f, t: None,
+    cancelled: CancelCheck = lambda: False,
+) -> list[str]:
+    """Stage 2 of the fast path for each pending file: search text (SQL), then details (second scan).
+
+    Each part commits on its own, so a cancelled completion keeps what it finished and can resume.
+    Returns warnings (a moved source file, records that no longer line up)."""
+    warnings: list[str] = []
+    for item in list(pending):
+        name, first, last = item["file"], int(item["first"]), int(item["last"])
+        have = int(
+            con.execute(
+                "SELECT count(*) FROM log_search WHERE seq BETWEEN ? AND ?", [first, last]
+            ).fetchone()[0]
+        )
+        if have == 0:
+
+            def search(first: int = first, last: int = last, name: str = name) -> None:
+                label = f"Indexing {name} for search"
+                run_watched(con, sql.search_insert(), [first - 1, last], progress, cancelled, label)
+
+            _transaction(con, search)
+        path = Path(item["path"])
+        if not path.is_file():
+            warnings.append(
+                f"{name}: the source file is gone ({path}); steps and nested details are unavailable."
+            )
+            pending.remove(item)
+            continue
+
+        def details(first: int = first, last: int = last, path: Path = path, name: str = name) -> None:
+            con.execute("DELETE FROM log_details WHERE seq BETWEEN ? AND ?", [first, last])
+            run_watched(
+                con,
+                sql.details_insert(),
+                [first - 1, str(path), first - 1, last],
+                progress,
+                cancelled,
+                f"Reading steps and details of {name}",
+            )
+
+        try:
+            _transaction(con, details)
+        except (duckdb.ConversionException, duckdb.InvalidInputException) as exc:
+            warnings.append(
+                f"{name}: steps and details could not be read ({str(exc).splitlines()[0][:200]})."
+            )
+        else:
+            got, want = con.execute(
+                "SELECT (SELECT count(*) FROM log_details WHERE seq BETWEEN $1 AND $2), "
+                "(SELECT count(*) FROM log_events WHERE seq BETWEEN $1 AND $2)",
+                [first, last],
+            ).fetchone()
+            if got != want:
+                warnings.append(
+                    f"{name}: the file changed since it was imported; details of {want - got:,} "
+                    "event(s) are unavailable."
+                )
+        pending.remove(item)
+    return warnings
 
 
 def _sniff_named(path: Path, name: str) -> str:
@@ -229,25 +340,44 @@ def _sniff_named(path: Path, name: str) -> str:
         raise NotALogError(exc.message, file=name, position=exc.position) from None
 
 
-def _count(con: duckdb.DuckDBPyConnection) -> int:
-    return int(con.execute("SELECT count(*) FROM events").fetchone()[0])
-
-
-def _check_is_log(con: duckdb.DuckDBPyConnection, name: str, added: int) -> None:
+def check_is_log(con: duckdb.DuckDBPyConnection, name: str, added: int) -> None:
     if added == 0:
         return
     known = con.execute(
-        "SELECT count(*) FROM events WHERE source_file = ? "
+        "SELECT count(*) FROM log_events WHERE source_file = ? "
         "AND (time IS NOT NULL OR status IS NOT NULL OR event_id IS NOT NULL)",
         [name],
     ).fetchone()[0]
     if known == 0:
-        con.execute("DELETE FROM events WHERE source_file = ?", [name])
+        delete_file_rows(con, name)
         raise NotALogError(
             f"Not a provisioning log: none of the {added:,} records has an id, a time or a status.",
             file=name,
             position="record 1",
         )
+
+
+_EMPTY = (
+    "source_file = ? AND event_id IS NULL AND time IS NULL AND status IS NULL AND action IS NULL "
+    "AND source_id IS NULL AND source_upn IS NULL AND target_id IS NULL AND error_code IS NULL"
+)
+
+
+def drop_empty(con: duckdb.DuckDBPyConnection, name: str) -> int:
+    """Delete a file's records that carry none of the event fields (e.g. ``{"foo": 1}``); how many."""
+    n = int(con.execute(f"SELECT count(*) FROM log_events WHERE {_EMPTY}", [name]).fetchone()[0])
+    if n:
+        seqs = f"SELECT seq FROM log_events WHERE {_EMPTY}"
+        con.execute(f"DELETE FROM log_search WHERE seq IN ({seqs})", [name])
+        con.execute(f"DELETE FROM log_events WHERE {_EMPTY}", [name])
+    return n
+
+
+def delete_file_rows(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    seqs = "SELECT seq FROM log_events WHERE source_file = ?"
+    con.execute(f"DELETE FROM log_details WHERE seq IN ({seqs})", [name])
+    con.execute(f"DELETE FROM log_search WHERE seq IN ({seqs})", [name])
+    con.execute("DELETE FROM log_events WHERE source_file = ?", [name])
 
 
 def _salvage(
@@ -293,48 +423,47 @@ def _salvage(
                 f"{name}, {state.stop.position}: {state.stop.message} Kept the "
                 f"{state.records:,} valid records before it."
             )
-        base = _next_seq(con)
-        con.execute("BEGIN TRANSACTION")
         try:
-            _run_watched(
-                con,
-                _insert_sql("newline_delimited", base),
-                [name, str(out)],
-                progress,
-                cancelled,
-                f"Importing recovered records of {name}",
-            )
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+            _tolerant(con, out, reader.STREAM, name, progress, cancelled)
+        except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
+            raise LogImportError(
+                f"The recovered records could not be imported: {str(exc).splitlines()[0][:200]}", file=name
+            ) from None
 
 
 def import_path(
     con: duckdb.DuckDBPyConnection,
-    path: Path,
+    path: Path | Sequence[Path],
     progress: Progress = lambda f, t: None,
     cancelled: CancelCheck = lambda: False,
+    *,
+    staged: bool = False,
 ) -> ImportReport:
-    """Import a file or a zip of files into ``con`` (schema created if needed)."""
-    import time
+    """Import a file, several files, a folder, or a zip into ``con`` (schema created if needed).
+
+    With ``staged`` big JSON arrays only get stage 1 here; ``report.pending`` lists what ``complete``
+    still has to read (the file must stay where it is until then)."""
+    from console.services.logstore import sources
 
     started = time.perf_counter()
     ensure_schema(con)
     con.execute(f"SET memory_limit='{IMPORT_MEMORY_LIMIT}'")
     report = ImportReport()
-    if not path.is_file():
-        raise LogImportError("File not found.", file=str(path))
-    if reader.is_zip(path):
-        with tempfile.TemporaryDirectory(prefix="logstore-zip-") as tmp:
-            members = reader.extract_zip(path, Path(tmp), cancelled)
-            if not members:
-                raise NotALogError("The archive is empty.", file=path.name)
-            for member in members:
+    with tempfile.TemporaryDirectory(prefix="logstore-zip-") as tmp:
+        for item in sources.expand(path, Path(tmp), cancelled):
+            if item.kind == "csv":
+                from console.services.logstore.csv_import import import_csv_set
+
+                import_csv_set(con, item.csv, report, progress, cancelled)
+            else:
                 import_one(
-                    con, member, report, progress, cancelled, display_name=f"{path.name}:{member.name[4:]}"
+                    con,
+                    item.path,
+                    report,
+                    progress,
+                    cancelled,
+                    display_name=item.name,
+                    staged=staged and not item.temporary,
                 )
-    else:
-        import_one(con, path, report, progress, cancelled)
     report.seconds = time.perf_counter() - started
     return report

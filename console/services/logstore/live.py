@@ -1,7 +1,9 @@
-"""The platform's own provisioning log, live: pages and the follow/tail mode into an in-memory dataset.
+"""The platform's own provisioning log, live: keyset pages into an in-memory dataset, then tail.
 
 Events go through the same DuckDB import as files (the platform export shape), so filters, sorting,
-counts and the details pane behave identically for live and imported logs.
+counts and the details pane behave identically for live and imported logs. ``load_recent`` shows the
+newest page at once; ``load_older`` then walks the keyset cursor back through the whole log in
+batches (the page calls it until it returns no cursor), and ``poll`` appends what arrived since.
 """
 
 from __future__ import annotations
@@ -9,14 +11,28 @@ from __future__ import annotations
 import dataclasses
 import json
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from console.core.errors import Cancelled
 from console.services.logstore.dataset import Dataset
 from console.services.logstore.importer import ImportReport, import_one
 
-INITIAL_EVENTS = 2000
+PAGE_SIZE = 500  # the admin API's maximum page
+FIRST_PAGE = 500
+BATCH_EVENTS = 5000  # one load_older call: ten pages, then the view refreshes
+
+
+@dataclass(frozen=True)
+class LiveLoad:
+    """A dataset with the newest events, and where to continue back in time (None: all loaded)."""
+
+    dataset: Dataset
+    older_cursor: str | None
+    loaded: int
 
 
 def _event_dict(event: Any) -> dict[str, Any]:
@@ -41,26 +57,44 @@ def _insert(ds: Dataset, events: list[Any], org_id: str) -> int:
     return report.records
 
 
-def load_recent(api: Any, org_id: str, *, max_events: int = INITIAL_EVENTS) -> Dataset:
-    """The newest ``max_events`` events of an org (keyset pages, newest first)."""
+def load_recent(api: Any, org_id: str, *, first_page: int = FIRST_PAGE) -> LiveLoad:
+    """The newest page of an org's log (keyset pages run newest first)."""
     ds = Dataset.in_memory(f"live-{org_id}", f"Live: {org_id}")
-    events: list[Any] = []
-    cursor = None
-    while len(events) < max_events:
-        page = api.list_log_events(org_id, limit=min(500, max_events - len(events)), cursor=cursor)
-        events.extend(page.items)
-        cursor = page.next_cursor
-        if not cursor:
-            break
-    _insert(ds, list(reversed(events)), org_id)
-    return ds
+    try:
+        page = api.list_log_events(org_id, limit=min(PAGE_SIZE, first_page))
+        n = _insert(ds, list(page.items), org_id)
+    except BaseException:
+        ds.close()
+        raise
+    return LiveLoad(ds, page.next_cursor, n)
+
+
+def load_older(
+    api: Any,
+    org_id: str,
+    ds: Dataset,
+    cursor: str,
+    *,
+    max_events: int = BATCH_EVENTS,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> tuple[int, str | None]:
+    """Up to ``max_events`` older events from ``cursor`` on: (how many were added, the next cursor)."""
+    added = 0
+    next_cursor: str | None = cursor
+    while next_cursor and added < max_events:
+        if cancelled():
+            raise Cancelled()
+        page = api.list_log_events(org_id, limit=PAGE_SIZE, cursor=next_cursor)
+        added += _insert(ds, list(page.items), org_id)
+        next_cursor = page.next_cursor
+    return added, next_cursor
 
 
 def poll(api: Any, org_id: str, ds: Dataset) -> int:
     """Follow mode: append events newer than the newest one we have; returns how many arrived."""
     added = 0
     while True:
-        batch = api.tail_log(org_id, ds.max_event_number(), limit=500)
+        batch = api.tail_log(org_id, ds.max_event_number(), limit=PAGE_SIZE)
         added += _insert(ds, batch, org_id)
-        if len(batch) < 500:
+        if len(batch) < PAGE_SIZE:
             return added

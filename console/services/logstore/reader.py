@@ -8,9 +8,9 @@ say exactly where it stopped (desktop-stack §6.4).
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
-import shutil
 import stat
 import zipfile
 from collections.abc import Callable, Iterator
@@ -42,10 +42,10 @@ def sniff(path: Path) -> str:
         if _GRAPH_HEAD.match(text) or ('"@odata' in text[:200] and '"value"' in text):
             return GRAPH
         return STREAM
-    if text.lower().startswith(("id,", '"id"', "date", "activity")):
+    if "," in text.split("\n", 1)[0] or "\t" in text.split("\n", 1)[0]:
         raise NotALogError(
-            "This looks like a CSV file; CSV exports are not supported yet — download JSON "
-            "from the Entra portal instead.",
+            "Not a provisioning log: this looks like a CSV file, but its header has none of the "
+            "columns of an Entra provisioning-log download (Id, Date, Status, Change ID…).",
             file=path.name,
             position="line 1",
         )
@@ -246,6 +246,9 @@ def _iter(
             state.skipped += 1
 
 
-def copy_to(src: Path, dst: Path) -> None:
-    with src.open("rb") as a, dst.open("wb") as b:
-        shutil.copyfileobj(a, b, 1 << 20)
+def head_records(path: Path, kind: str, n: int = 20) -> list[dict[str, Any]]:
+    """The first ``n`` records (a few MB read at most); [] when the head does not decode."""
+    try:
+        return list(itertools.islice(iter_records(path, kind, ReadState()), n))
+    except (UnicodeDecodeError, OSError):
+        return []
