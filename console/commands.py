@@ -14,7 +14,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from console.cli import fail
@@ -314,20 +314,41 @@ def _run_audit_list(args: argparse.Namespace) -> int:
 
 
 # ---- logs (offline Entra exports in DuckDB datasets; see console/services/logstore)
+def _log_filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--status", help="success, failure, skipped or warning")
+    parser.add_argument("--action", help="create, update, delete, disable, stageddelete or other")
+    parser.add_argument("--error-code")
+    parser.add_argument("--job", help="job id")
+    parser.add_argument("--cycle", help="cycle id")
+    parser.add_argument("--since", help="ISO 8601 time (UTC if no offset): events at or after")
+    parser.add_argument("--until", help="ISO 8601 time (UTC if no offset): events before")
+    parser.add_argument("--text", help="substring of identities, error reasons, modified properties")
+    parser.add_argument("--sort", default="time", help="column to sort by (default: time, newest first)")
+    parser.add_argument("--asc", action="store_true", help="ascending order")
+
+
 def _register_logs(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="logs_command", metavar="ACTION", required=True)
-    op = sub.add_parser("open", help="import an Entra/platform log export (JSON, NDJSON, Graph pages, zip)")
-    op.add_argument("file")
+    op = sub.add_parser("open", help="import Entra/platform log exports: JSON, NDJSON, Graph pages, a zip, "
+                                     "a folder, or the three CSV files of an Entra CSV download")
+    op.add_argument("file", nargs="+", help="files chosen together are one dataset (e.g. the CSV download)")
     _json_flag(op)
     op.set_defaults(handler=_guarded(_run_logs_open))
+    ls = sub.add_parser("list", help="the imported datasets, newest first")
+    _json_flag(ls)
+    ls.set_defaults(handler=_guarded(_run_logs_list))
     q = sub.add_parser("query", help="query an imported dataset (newest first)")
     q.add_argument("dataset", help="dataset id from 'logs open' (or 'latest')")
-    q.add_argument("--status")
-    q.add_argument("--error-code")
-    q.add_argument("--text", help="substring of identities, error reasons, modified properties")
+    _log_filters(q)
     q.add_argument("--limit", type=int, default=50)
     _json_flag(q)
     q.set_defaults(handler=_guarded(_run_logs_query))
+    ex = sub.add_parser("export", help="export a dataset's filtered view to CSV or XLSX (by the extension)")
+    ex.add_argument("dataset", help="dataset id from 'logs open' (or 'latest')")
+    ex.add_argument("out", help="the file to write: *.csv or *.xlsx")
+    _log_filters(ex)
+    _json_flag(ex)
+    ex.set_defaults(handler=_guarded(_run_logs_export))
 
 
 def _log_catalog():
@@ -337,8 +358,42 @@ def _log_catalog():
     return LogCatalog.for_paths(AppPaths.default().ensure())
 
 
+def _open_dataset(catalog: Any, dataset_id: str) -> Any:
+    from console.core.errors import UserFacingError
+
+    if dataset_id == "latest":
+        infos = catalog.list()
+        if not infos:
+            raise UserFacingError("No imported datasets yet.", hint="Run 'scim-console logs open FILE'.")
+        dataset_id = infos[0].id
+    try:
+        return catalog.open(dataset_id)
+    except (OSError, ValueError):  # no such dataset (missing file) or a malformed id
+        raise UserFacingError(f"No dataset {dataset_id!r}.", hint="See 'scim-console logs list'.") from None
+
+
+def _filter_of(args: argparse.Namespace) -> Any:
+    from console.core.errors import UserFacingError
+    from console.services.logstore import LogFilter
+
+    def when(value: str | None, name: str) -> datetime | None:
+        if not value:
+            return None
+        try:
+            t = datetime.fromisoformat(value)
+        except ValueError:
+            raise UserFacingError(f"--{name} is not an ISO 8601 time: {value!r}.") from None
+        return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+    return LogFilter(status=args.status, action=args.action, error_code=args.error_code, job=args.job,
+                     cycle=args.cycle, text=args.text, since=when(args.since, "since"),
+                     until=when(args.until, "until"))
+
+
 def _run_logs_open(args: argparse.Namespace) -> int:
-    info, report = _log_catalog().import_file(args.file)
+    from pathlib import Path
+
+    info, report = _log_catalog().import_file([Path(f) for f in args.file])
     if args.json:
         _emit_json({"dataset": info.as_dict(), "import": report.as_dict()})
         return 0
@@ -350,34 +405,54 @@ def _run_logs_open(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_logs_list(args: argparse.Namespace) -> int:
+    infos = _log_catalog().list()
+    if args.json:
+        _emit_json({"items": [i.as_dict() for i in infos]})
+        return 0
+    _table([[i.id, i.name, f"{i.records:,}", i.created_at[:19], "" if i.complete else "details pending"]
+            for i in infos], ["ID", "NAME", "EVENTS", "IMPORTED (UTC)", ""])
+    return 0
+
+
 def _run_logs_query(args: argparse.Namespace) -> int:
     from console.core.errors import UserFacingError
-    from console.services.logstore import DISPLAY_COLUMNS, LogFilter
+    from console.services.logstore import DISPLAY_COLUMNS
 
-    catalog = _log_catalog()
-    dataset_id = args.dataset
-    if dataset_id == "latest":
-        infos = catalog.list()
-        if not infos:
-            raise UserFacingError("No imported datasets yet.", hint="Run 'scim-console logs open FILE'.")
-        dataset_id = infos[0].id
+    ds = _open_dataset(_log_catalog(), args.dataset)
     try:
-        ds = catalog.open(dataset_id)
-    except (OSError, ValueError):  # no such dataset (missing file) or a malformed id
-        raise UserFacingError(f"No dataset {dataset_id!r}.", hint="See 'scim-console logs open'.") from None
-    try:
-        res = ds.query(LogFilter(status=args.status, error_code=args.error_code, text=args.text),
+        res = ds.query(_filter_of(args), sort=args.sort, descending=not args.asc,
                        page_size=max(1, min(args.limit, 10_000)))
+    except ValueError as exc:  # an unknown sort column
+        raise UserFacingError(f"Cannot sort by {args.sort!r}.") from exc
     finally:
         ds.close()
     rows = [dict(zip(("seq", *DISPLAY_COLUMNS), r, strict=True)) for r in res.first_page]
     if args.json:
-        _emit_json({"dataset": dataset_id, "total": res.total, "counts": res.counts, "items": rows})
+        _emit_json({"dataset": ds.id, "total": res.total, "counts": res.counts, "items": rows})
         return 0
     _table([[str(r["time"])[:19], r["action"] or "", r["status"] or "", r["error_code"] or "",
              r["source_upn"] or "", r["target_id"] or ""] for r in rows],
            ["TIME (UTC)", "ACTION", "STATUS", "ERROR", "SOURCE", "TARGET"])
     _out(f"{res.total:,} matching; " + ", ".join(f"{k}: {v:,}" for k, v in res.counts.items()))
+    return 0
+
+
+def _run_logs_export(args: argparse.Namespace) -> int:
+    from console.core.errors import UserFacingError
+    from console.services.logstore.export_view import export_view
+
+    ds = _open_dataset(_log_catalog(), args.dataset)
+    try:
+        rows = export_view(ds, args.out, _filter_of(args), sort=args.sort, descending=not args.asc)
+    except ValueError as exc:
+        raise UserFacingError(f"Cannot sort by {args.sort!r}.") from exc
+    finally:
+        ds.close()
+    if args.json:
+        _emit_json({"dataset": ds.id, "path": str(args.out), "rows": rows})
+    else:
+        _out(f"exported {rows:,} rows to {args.out}")
     return 0
 
 
