@@ -7,6 +7,7 @@ sorts or filters: sort/filter changes re-run SQL and reset the model once (perfo
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -32,6 +33,7 @@ SORT_KEYS = DISPLAY_COLUMNS  # the column each header sorts by, in column order
 SEQ_ROLE = Qt.ItemDataRole.UserRole + 1
 _STATUS_COLOURS = {"failure": QColor("#c62828"), "warning": QColor("#b26a00"), "skipped": QColor("#6b6b6b")}
 _Index = QModelIndex | QPersistentModelIndex
+_TIP = Qt.ItemDataRole.ToolTipRole
 
 
 def _fmt(value: Any, col: int) -> str:
@@ -101,7 +103,7 @@ class EventsModel(QAbstractTableModel):
         return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ForegroundRole, SEQ_ROLE):
+        if role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ForegroundRole, SEQ_ROLE, _TIP):
             return None
         page, off = divmod(index.row(), PAGE)
         rows = self._pages.get(page)
@@ -114,6 +116,9 @@ class EventsModel(QAbstractTableModel):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
             return rows[off][index.column()]
+        if role == _TIP:  # the whole value of a cut-off cell; tooltips render HTML, so escape it
+            text = rows[off][index.column()]
+            return html.escape(text) if len(text) > 12 else None
         if role == SEQ_ROLE:
             return self._seqs[page][off]
         if index.column() == 2:

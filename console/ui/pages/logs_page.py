@@ -248,7 +248,7 @@ class LogsPage(QWidget):
         hh.setSectionsClickable(True)
         hh.setSortIndicator(0, Qt.SortOrder.DescendingOrder)  # the engine's default: newest first
         hh.sortIndicatorChanged.connect(self._on_sort)
-        for col, width in enumerate((150, 70, 70, 200, 250, 110, 190, 80, 90)):
+        for col, width in enumerate((165, 70, 75, 200, 280, 120, 190, 80, 100)):
             self.table.setColumnWidth(col, width)
         self.table.selectionModel().currentRowChanged.connect(
             lambda cur, _prev: self._show_details(cur.row())
@@ -520,6 +520,7 @@ class LogsPage(QWidget):
         if live_org is None:
             self.follow.setChecked(False)
         self._charts_dirty = True
+        self.charts.clear()  # never show another dataset's numbers while the new ones are computed
         self._update_buttons()
         self.run_query()
 
@@ -577,7 +578,9 @@ class LogsPage(QWidget):
 
     def _on_live(self, org_id: str, load: Any) -> None:
         self._set_dataset(load.dataset, live_org=org_id)
-        self.message.setText(f"Live log of {org_id}: {load.loaded:,} newest events. Tick Follow to tail.")
+        what = f"{load.loaded:,} newest events, loading older ones…" if load.older_cursor else \
+            f"all {load.loaded:,} events loaded. Tick Follow to tail."
+        self.message.setText(f"Live log of {org_id}: {what}")
         if load.older_cursor:
             self._backfill(load.dataset, org_id, load.older_cursor, load.loaded)
 

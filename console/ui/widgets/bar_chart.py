@@ -54,18 +54,25 @@ class BarChart(QWidget):
     def total(self, index: int) -> float:
         return float(sum(self.bars[index][1].values()))
 
+    def shown(self) -> int:
+        """How many bars are drawn: horizontal bars need a text line each, so the tail is left out."""
+        if not self.horizontal:
+            return len(self.bars)
+        rows = int(self._plot_rect().height() // QFontMetrics(self.font()).height())
+        return min(len(self.bars), max(rows, 1))
+
     def bar_rect(self, index: int) -> QRectF:
         """Where bar ``index`` is drawn (for hit tests and tests)."""
         plot = self._plot_rect()
-        n = max(len(self.bars), 1)
-        if self.horizontal:
-            h = plot.height() / n
+        n = max(self.shown(), 1)
+        if self.horizontal:  # rows at most ~1.6 text lines thick, so three codes do not look like a wall
+            h = min(plot.height() / n, QFontMetrics(self.font()).height() * 1.6)
             return QRectF(plot.left(), plot.top() + index * h + 1, plot.width(), max(h - 2, 1))
         w = plot.width() / n
         return QRectF(plot.left() + index * w + 1, plot.top(), max(w - 2, 1), plot.height())
 
     def bar_at(self, pos: QPointF) -> int | None:
-        for i in range(len(self.bars)):
+        for i in range(self.shown()):
             if self.bar_rect(i).contains(pos):
                 return i
         return None
@@ -104,7 +111,7 @@ class BarChart(QWidget):
         if not self.horizontal or not self.bars:
             return 0
         fm = QFontMetrics(self.font())
-        return min(max(fm.horizontalAdvance(label) for label, _ in self.bars) + 8, self.width() // 2)
+        return min(max(fm.horizontalAdvance(label) for label, _ in self.bars) + 8, self.width() * 2 // 5)
 
     def _plot_rect(self) -> QRectF:
         fm = QFontMetrics(self.font())
@@ -138,7 +145,8 @@ class BarChart(QWidget):
             p.setPen(muted)
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.empty_text)
             return
-        peak = max((self.total(i) for i in range(len(self.bars))), default=0) or 1.0
+        shown = self.shown()
+        peak = max((self.total(i) for i in range(shown)), default=0) or 1.0
         plot = self._plot_rect()
         p.setPen(muted)
         if not self.horizontal:
@@ -154,7 +162,7 @@ class BarChart(QWidget):
             )
             p.drawLine(plot.bottomLeft(), plot.bottomRight())
         p.setPen(Qt.PenStyle.NoPen)
-        for i, (_label, values) in enumerate(self.bars):
+        for i, (_label, values) in enumerate(self.bars[:shown]):
             r = self.bar_rect(i)
             offset = 0.0
             for name in self.series:
@@ -172,7 +180,7 @@ class BarChart(QWidget):
                     offset += h
         p.setPen(text)
         if self.horizontal:
-            for i, (label, _values) in enumerate(self.bars):
+            for i, (label, _values) in enumerate(self.bars[:shown]):
                 r = self.bar_rect(i)
                 p.drawText(
                     QRectF(_MARGIN, r.top(), self._label_width() - 6, r.height()),

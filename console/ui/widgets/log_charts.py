@@ -95,6 +95,8 @@ class LogChartsPanel(QWidget):
         self.timeline.set_bars([(start.strftime(fmt), counts) for start, counts in data.timeline])
         self.errors.set_bars([(code, {"count": n}) for code, n in data.errors])
         self.cycles.set_bars([(cycle, counts) for cycle, _t, counts in data.cycles])
+        # The platform's own log has no cycles: give the space to the other charts instead.
+        self.cycles.setVisible(bool(data.cycles) or not data.timeline)
 
     def clear(self) -> None:
         self.set_data(ChartData())
