@@ -53,8 +53,9 @@ Semantics:
 * ``reset`` forwards the response as the handler produces it and cuts it after ``bytes`` body bytes
   (default: half of the first body chunk); ``reset-after-commit`` first lets the handler finish
   (committed), then sends the status line, the headers (with the full ``Content-Length``) and
-  ``bytes`` of the body (default half) before closing the connection. A client sees a response that
-  ends early (httpx: ``RemoteProtocolError``). The cut never lets the response complete; a response
+  ``bytes`` of the body (default half) before closing the connection (an orderly close after those
+  bytes, not a TCP RST: ASGI gives no handle on the socket). A client sees a response that ends
+  early (httpx: ``RemoteProtocolError``). The cut never lets the response complete; a response
   without a body (204) cannot be cut, so the client gets it whole and the connection then closes.
 * Every response a fault touched carries ``X-Sandbox-Fault: <rule>`` so a test (or a person reading
   a capture) can tell injected failures from real ones.
