@@ -77,6 +77,7 @@ class MainWindow(QMainWindow):
         self.reconciliation_page = ReconcilePage(ctx.connection.api, ctx.runner, ctx.paths,
                                                  services_provider=lambda: services_from_ctx(ctx))
         self.orgs_page.overview.sig_open_reconciliation.connect(self.open_reconciliation)
+        self.logs_page.sig_open_reconciliation.connect(self.open_log_person)
         self.audit_page = AuditPage(ctx.audit_provider, ctx.runner)
         self.settings_page = SettingsPage(ctx.settings, ctx.paths, ctx.keyring_status)
         self.pages: list[QWidget] = [self.orgs_page, self.logs_page, self.reconciliation_page,
@@ -204,6 +205,13 @@ class MainWindow(QMainWindow):
         """Show the Reconciliation page for ``org_id`` (from the org page or a log event)."""
         self.show_page(self.reconciliation_page)
         self.reconciliation_page.open_org(org_id, text=text)
+
+    def open_log_person(self, target: dict) -> None:
+        """A log event's person on the Reconciliation page: the live log names its org; an offline
+        export does not, so the page keeps its org (or asks for one) and filters to the person."""
+        person = next((target[k] for k in ("email", "upn", "target_id", "source_id") if target.get(k)), None)
+        self.show_page(self.reconciliation_page)
+        self.reconciliation_page.open_person(target.get("org_id"), person)
 
     def focus_search(self) -> None:
         focus = getattr(self.current_page(), "focus_search", None)

@@ -148,3 +148,24 @@ def test_diagnostics_are_redacted(qtbot: Any, runner: TaskRunner, store: Store) 
     text = window.diagnostics()
     assert "PySide6" in text
     assert secret not in text
+
+
+def test_a_log_event_and_an_org_page_open_the_reconciliation_page(qtbot: Any, runner: TaskRunner,
+                                                                   store: Store) -> None:
+    window = _window(qtbot, runner, store, FakeAdminApi())
+    page = window.reconciliation_page
+    # An offline export names no org: the page asks for one and keeps the person for the search.
+    window.logs_page.sig_open_reconciliation.emit({"upn": "jdoe@northwind.com",
+                                                    "error_code": "EntryConflict"})
+    assert window.current_page() is page
+    assert "jdoe@northwind.com" in page.status.text()
+    assert page._pending_text == "jdoe@northwind.com"
+    # The org page's button names the org: the page selects it and starts the analysis.
+    window.show_page(window.orgs_page)
+    window.orgs_page.overview.org_id = "northwind"
+    window.orgs_page.overview.reconcile_button.click()
+    assert window.current_page() is page
+    assert page.org.currentText() == "northwind"
+    assert not page.analyse_button.isEnabled()  # analysing: with no connection that fails, and says so
+    qtbot.waitUntil(lambda: page.analyse_button.isEnabled(), timeout=10_000)
+    assert page.status.text() == "Not connected to a platform yet."

@@ -237,6 +237,17 @@ class ReconcilePage(QWidget):
         self._pending_text = text
         self.analyse()
 
+    def open_person(self, org_id: str | None, text: str | None) -> None:
+        """From a provisioning-log event: ``org_id`` is None for an offline export (no org in it)."""
+        if org_id:
+            self.open_org(org_id, text=text)
+            return
+        if self.engine is not None:
+            self.search.setText(text or "")
+            return
+        self._pending_text = text
+        self.status.setText(f"Choose the customer's organisation and select Analyse to find “{text or ''}”.")
+
     def reload(self) -> None:
         """F5: refresh the org and dataset lists (the analysis itself reruns with Analyse)."""
         self.refresh_inputs()
