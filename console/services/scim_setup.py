@@ -271,6 +271,7 @@ def create_delivery_link(client: Any, org_id: str, token_id: str, secrets: Any, 
                                      idempotency_key=new_idempotency_key())
     if link.url:
         register_secret(link.url)
+        register_secret(link.url.rstrip("/").rsplit("/", 1)[-1])  # the key alone, should it be quoted
     deliveries.set_link(token_id, link.id)
     audit.record("scim.deliver", org_id=org_id, profile_id=profile_id, actor=operator,
                  params={"token_id": token_id, "method": "link", "link_id": link.id,
