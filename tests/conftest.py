@@ -100,3 +100,21 @@ def fresh_sandbox(tmp_path: Path) -> Iterator[object]:
 
     with SandboxServer(db_path=tmp_path / "platform.db", seed="empty") as server:
         yield server
+
+
+@pytest.fixture
+def store(console_home: Path) -> Iterator[object]:
+    """The local store: SQLite in this test's console home, closed after the test."""
+    from console.services.paths import AppPaths
+    from console.services.store import Store
+
+    with Store.open(None, AppPaths.default().ensure()) as s:
+        yield s
+
+
+@pytest.fixture
+def secrets(memory_keyring: MemoryKeyring | None) -> object:
+    """The SecretStore over this test's in-memory keyring backend (persistent, as far as it knows)."""
+    from console.services.secrets import SecretStore
+
+    return SecretStore.open()

@@ -16,7 +16,6 @@ from console.sandbox.app import openapi_document
 from console.sandbox.server import SandboxServer
 from console.services import api_errors as E  # noqa: N812
 from console.services.api_client import AdminApiClient, RetryNotice, RetryPolicy, new_idempotency_key
-from console.services.paths import AppPaths
 from console.services.pending_deliveries import PendingDeliveries, secret_key
 from console.services.scim_setup import EnableInterruptedError, enable_scim, rotate_token
 from console.services.secrets import SecretStore
@@ -43,17 +42,6 @@ def _clear_faults(server: SandboxServer) -> Iterator[None]:
 @pytest.fixture
 def org(server: SandboxServer) -> str:
     return create_org(server)
-
-
-@pytest.fixture
-def store() -> Iterator[Store]:
-    with Store.open(None, AppPaths.default()) as s:
-        yield s
-
-
-@pytest.fixture
-def secrets() -> SecretStore:
-    return SecretStore.open()
 
 
 class Recorder:

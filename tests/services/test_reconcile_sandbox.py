@@ -23,10 +23,8 @@ from console.sandbox.server import SandboxServer
 from console.sandbox.simulate import entra_export_csv, people, simulate_entra
 from console.services.api_client import AdminApiClient
 from console.services.logstore import LogCatalog
-from console.services.paths import AppPaths
 from console.services.reconcile import ReconcileEngine, RunStore, analyze_org, apply_run
 from console.services.reconcile import runs as R  # noqa: N812
-from console.services.store import Store
 from tests.sandbox.scim_helpers import ScimOrg, scim_org, user_body
 
 C = FindingClass
@@ -61,12 +59,6 @@ def new_org(server: SandboxServer) -> Iterator[Any]:
     yield make
     for org in made:
         org.close()
-
-
-@pytest.fixture
-def store() -> Iterator[Store]:
-    with Store.open(None, AppPaths.default()) as s:
-        yield s
 
 
 def manual(client: AdminApiClient, org: str, user_name: str, *emails: str,

@@ -30,7 +30,6 @@ from console.services.scim_setup import (
     rotate_token,
 )
 from console.services.secrets import SecretStore
-from console.services.store import Store
 from tests.sandbox.scim_helpers import create_org
 
 OP = "alice@support"
@@ -40,17 +39,6 @@ OP = "alice@support"
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxServer]:
     with SandboxServer(tmp_path_factory.mktemp("scim-setup") / "platform.db", seed="small") as s:
         yield s
-
-
-@pytest.fixture
-def store() -> Iterator[Store]:
-    with Store.open(None, AppPaths.default()) as s:
-        yield s
-
-
-@pytest.fixture
-def secrets() -> SecretStore:
-    return SecretStore.open()  # the in-memory *keyring backend* from conftest: persistent for the store
 
 
 @pytest.fixture

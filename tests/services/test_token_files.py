@@ -11,11 +11,8 @@ import pytest
 
 from console.core.errors import UserFacingError
 from console.sandbox.server import SandboxServer
-from console.services.paths import AppPaths
 from console.services.pending_deliveries import PendingDeliveries, secret_key
 from console.services.scim_setup import confirm_delivered
-from console.services.secrets import SecretStore
-from console.services.store import Store
 from console.services.token_files import generate_passphrase, parse_recipient, write_age_file
 from tests.sandbox.scim_helpers import create_org
 from tests.services.test_scim_setup import OP, enable
@@ -25,17 +22,6 @@ from tests.services.test_scim_setup import OP, enable
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxServer]:
     with SandboxServer(tmp_path_factory.mktemp("age") / "platform.db", seed="small") as s:
         yield s
-
-
-@pytest.fixture
-def store() -> Iterator[Store]:
-    with Store.open(None, AppPaths.default()) as s:
-        yield s
-
-
-@pytest.fixture
-def secrets() -> SecretStore:
-    return SecretStore.open()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,18 +9,10 @@ import pytest
 from PySide6.QtCore import QDate
 from pytestqt.modeltest import ModelTester
 
-from console.services.paths import AppPaths
 from console.services.store import Store
 from console.ui.models.audit_model import AuditModel
 from console.ui.pages.audit_page import AuditPage
 from console.ui.tasks import TaskRunner
-
-
-@pytest.fixture
-def store() -> Iterator[Store]:
-    s = Store.open(None, AppPaths.default().ensure())
-    yield s
-    s.close()
 
 
 def _fill(store: Store) -> None:

@@ -36,12 +36,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxServer]:
         yield s
 
 
-@pytest.fixture
-def store() -> Iterator[Store]:
-    with Store.open(None, AppPaths.default()) as s:
-        yield s
-
-
 _CLIENTS: list[AdminApiClient] = []
 
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 
@@ -32,13 +30,6 @@ class FlakyApi(FakeAdminApi):
         if not self.healthy:
             raise NetworkError("Could not connect to platform.example.com.")
         return {"status": "ok"}
-
-
-@pytest.fixture
-def store() -> Iterator[Store]:
-    s = Store.open(None, AppPaths.default().ensure())
-    yield s
-    s.close()
 
 
 def _window(qtbot: Any, runner: TaskRunner, store: Store, api: Any) -> MainWindow:

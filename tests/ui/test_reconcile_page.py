@@ -40,12 +40,6 @@ def client(server: SandboxServer) -> Iterator[AdminApiClient]:
 
 
 @pytest.fixture
-def store() -> Iterator[Store]:
-    with Store.open(None, AppPaths.default()) as s:
-        yield s
-
-
-@pytest.fixture
 def page(qtbot: Any, runner: Any, client: AdminApiClient, store: Store) -> Iterator[ReconcilePage]:
     services = SetupServices(api=lambda: client, secrets=SecretStore.open(), store=store, operator="carol")
     widget = ReconcilePage(lambda: client, runner, AppPaths.default(), services_provider=lambda: services)

@@ -79,12 +79,6 @@ def _clear_faults(server: SandboxServer) -> Iterator[None]:
 
 
 @pytest.fixture
-def store() -> Iterator[Store]:
-    with Store.open(None, AppPaths.default()) as s:
-        yield s
-
-
-@pytest.fixture
 def client(server: SandboxServer) -> Iterator[AdminApiClient]:
     with AdminApiClient(server.base_url, server.operator_token) as c:  # real waits: Retry-After honoured
         yield c
