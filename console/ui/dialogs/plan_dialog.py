@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
-    QMessageBox,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -30,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.core.errors import UserFacingError
+from console.ui.dialogs.confirm import ConfirmDialog
 from console.ui.tasks import CancelToken, TaskRunner
 from console.ui.widgets.common import plain_label
 
@@ -41,18 +41,11 @@ STATE_COLOURS = {"conflict": QColor("#b26a00"), "failed": QColor("#c62828"), "bl
 
 
 def confirm_apply(parent: QWidget | None, org_id: str, api_steps: int) -> bool:
-    box = QMessageBox(QMessageBox.Icon.Warning, "Apply reconciliation plan",
-                      f"Apply {api_steps} change(s) to accounts of {org_id}? Each step is checked against "
-                      "the account version you previewed and written to the audit trail. Accounts are never "
-                      "deleted; merged twins are deactivated.", QMessageBox.StandardButton.NoButton, parent)
-    yes = box.addButton("Apply", QMessageBox.ButtonRole.DestructiveRole)
-    no = box.addButton(QMessageBox.StandardButton.Cancel)
-    box.setDefaultButton(no)
-    try:
-        box.exec()
-        return box.clickedButton() is yes
-    finally:
-        box.deleteLater()
+    return ConfirmDialog.ask(
+        parent, "Apply reconciliation plan",
+        f"Apply {api_steps} change(s) to accounts of {org_id}? Each step is checked against the account "
+        "version you previewed and written to the audit trail. Accounts are never deleted; merged twins "
+        "are deactivated.", yes="Apply")
 
 
 class PlanDialog(QDialog):

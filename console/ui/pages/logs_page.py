@@ -46,8 +46,8 @@ from console.services.logstore import live as live_source
 from console.services.logstore.export_view import export_view
 from console.services.logstore.preview import preview
 from console.ui import errors
+from console.ui.dialogs.confirm import ConfirmDialog
 from console.ui.models.events_model import PAGE, SORT_KEYS, EventsModel
-from console.ui.pages.org_overview import ConfirmDialog
 from console.ui.tasks import CancelToken, Job, TaskRunner
 from console.ui.widgets.common import plain_label
 from console.ui.widgets.log_charts import ChartData, LogChartsPanel

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
-    QMessageBox,
     QPushButton,
     QStackedWidget,
     QTableWidget,
@@ -33,6 +32,7 @@ from PySide6.QtWidgets import (
 from console.core.errors import UserFacingError
 from console.core.models import OrgSummary, ScimSettings
 from console.ui import errors
+from console.ui.dialogs.confirm import ConfirmDialog
 from console.ui.models.orgs_model import template_tip
 from console.ui.tasks import CancelToken, TaskRunner
 from console.ui.widgets.common import EmptyState, plain_label
@@ -70,23 +70,6 @@ def fmt_ts(value: datetime | None) -> str:
 
 def fmt_date(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d") if value else "—"
-
-
-class ConfirmDialog:
-    """A yes/no question whose default is *No* (destructive actions)."""
-
-    @classmethod
-    def ask(cls, parent: QWidget | None, title: str, text: str, *, yes: str = "Revoke") -> bool:
-        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.NoButton, parent)
-        box.setTextFormat(Qt.TextFormat.PlainText)
-        yes_button = box.addButton(yes, QMessageBox.ButtonRole.DestructiveRole)
-        no_button = box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(no_button)
-        try:
-            box.exec()
-            return box.clickedButton() is yes_button
-        finally:
-            box.deleteLater()
 
 
 class DeliveryDialog(QDialog):
