@@ -1,15 +1,23 @@
-"""GUI responsiveness while importing (issue 5): event-loop gaps, time to first rows, page repaint.
+"""GUI responsiveness of the logs page (issue 5): event-loop gaps, first rows, progress, cancel, repaint.
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python tests/bench/bench_logs_gui.py FILE.json
+    QT_QPA_PLATFORM=offscreen .venv/bin/python tests/bench/bench_logs_gui.py FILE.json [--cancel-at 1.0]
 
 A 5 ms QTimer on the GUI thread records how late it fires while LogsPage imports FILE through the
-TaskRunner (gap p99/max = how long the GUI was blocked); also time from import_file() to the first
-rows in the table (the head preview) and to the full dataset, and the cost of jumping to the end.
+TaskRunner (gap p99/max = how long the GUI thread was blocked), per step: reading (stage 1), saving,
+finishing (search text + details). Also: time from import_file() to the first rows (head preview),
+to a queryable dataset, to saved and to complete; progress reports delivered per second while
+reading; and, on the complete dataset, jumping to the end and to 30 random rows: time until the
+rows are fetched *and* the viewport has repainted (a synchronous ``repaint()``), with the GUI gaps
+during the jumps. A second run cancels the import and times until the page shows it stopped.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import random
+import statistics
 import sys
 import tempfile
 import time
@@ -19,59 +27,141 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 
+def _pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))] if values else 0.0
+
+
 def main() -> int:
-    from PySide6.QtCore import QTimer
+    ap = argparse.ArgumentParser()
+    ap.add_argument("file")
+    ap.add_argument("--cancel-at", type=float, default=1.0, help="seconds into the second import")
+    a = ap.parse_args()
+    from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
     from console.services.paths import AppPaths
     from console.ui.pages.logs_page import LogsPage
     from console.ui.tasks import TaskRunner
 
-    src = Path(sys.argv[1])
-    app = QApplication([])
+    src = Path(a.file)
+    app = QApplication([])  # noqa: F841 - keeps the application alive for the whole run
     runner = TaskRunner(show_delay_ms=0)
-    page = LogsPage(AppPaths.under(tempfile.mkdtemp()), runner, debounce_ms=0)
+    page = LogsPage(AppPaths.under(Path(tempfile.mkdtemp())), runner, debounce_ms=0)
     page.resize(1400, 900)
     page.show()
-    gaps: list[float] = []
+    gaps: dict[str, list[float]] = {}
     last = [time.perf_counter()]
+    phase = ["idle"]
 
     def tick() -> None:
         now = time.perf_counter()
-        gaps.append((now - last[0]) * 1000 - 5)
+        gaps.setdefault(phase[0], []).append((now - last[0]) * 1000 - 5)
         last[0] = now
 
     timer = QTimer()
     timer.setInterval(5)
     timer.timeout.connect(tick)
     marks: dict[str, float] = {}
-    t0 = time.perf_counter()
+    progress_at: list[float] = []
+    runner.sig_progress_changed.connect(lambda *_: progress_at.append(time.perf_counter()))
+
+    def wait(cond, ms: int = 600_000) -> None:
+        loop = QEventLoop()
+        poll = QTimer()
+        poll.timeout.connect(lambda: loop.quit() if cond() else None)
+        poll.start(1)
+        QTimer.singleShot(ms, loop.quit)
+        loop.exec()
+        poll.stop()
 
     def on_query(total: int) -> None:
         if "first_rows" not in marks and total > 0:
             marks["first_rows"] = time.perf_counter() - t0
-        if page.dataset is not None and page.dataset.path is not None and "full" not in marks:
-            marks["full"] = time.perf_counter() - t0
-            QTimer.singleShot(50, app.quit)
 
     page.sig_query_done.connect(on_query)
+    page.sig_finished.connect(lambda _id: marks.setdefault("complete", time.perf_counter() - t0))
     timer.start()
+    t0 = time.perf_counter()
+    phase[0] = "reading"
     page.import_file(src)
-    app.exec()
+    wait(lambda: page._phase == "saving" or page._phase is None)
+    marks["queryable"] = time.perf_counter() - t0
+    reading_progress = [t for t in progress_at if t <= t0 + marks["queryable"]]
+    phase[0] = "saving"
+    wait(
+        lambda: (
+            page._phase in ("finishing", None) and page.dataset is not None and page.dataset.path is not None
+        )
+    )
+    marks["saved"] = time.perf_counter() - t0
+    phase[0] = "finishing"
+    wait(lambda: "complete" in marks or (page._phase is None and not page.dataset.pending))
+    marks.setdefault("complete", time.perf_counter() - t0)
+    phase[0] = "idle"
+    wait(lambda: page.shown is page.dataset and page.model.rowCount() > 0)
+    n = page.model.rowCount()
+
+    # jumps: scroll, wait for the page fetch, then a synchronous repaint of the viewport
+    phase[0] = "jumping"
+    table = page.table
+
+    def jump(row: int, bottom: bool = False) -> float:
+        t = time.perf_counter()
+        if bottom:
+            table.scrollToBottom()
+        else:
+            table.scrollTo(page.model.index(row, 0))
+        wait(lambda: page.model.index(row, 0).data() is not None, 10_000)
+        table.viewport().repaint()
+        return (time.perf_counter() - t) * 1000
+
+    end_ms = jump(n - 1, bottom=True)
+    rng = random.Random(1)
+    jumps = [jump(rng.randrange(n)) for _ in range(30)]
     timer.stop()
-    gaps.sort()
-    p99 = gaps[int(0.99 * (len(gaps) - 1))]
-    # jump to the end: the page fetch runs in a worker; measure until the last row is painted with data
-    t = time.perf_counter()
-    page.table.scrollToBottom()
-    last_row = page.model.rowCount() - 1
-    while page.model.index(last_row, 0).data() is None:
-        app.processEvents()
-    jump = (time.perf_counter() - t) * 1000
-    print(f"first rows {marks.get('first_rows', -1) * 1000:.0f} ms | full dataset {marks['full']:.1f} s | "
-          f"GUI gap p99 {p99:.1f} ms, max {gaps[-1]:.1f} ms over {len(gaps)} ticks | "
-          f"jump to end {jump:.0f} ms")
-    runner.shutdown(10)
+
+    hz = len(reading_progress) / max(marks["queryable"], 1e-9)
+    result = {
+        "records": n,
+        **{f"{k}_s": round(v, 3) for k, v in marks.items()},
+        "progress_hz_reading": round(hz, 1),
+        "jump_to_end_ms": round(end_ms, 1),
+        "random_jump_p50_ms": round(statistics.median(jumps), 1),
+        "random_jump_p95_ms": round(_pct(jumps, 0.95), 1),
+        "gaps": {
+            k: {"p99_ms": round(_pct(v, 0.99), 1), "max_ms": round(max(v), 1), "ticks": len(v)}
+            for k, v in gaps.items()
+        },
+    }
+    print(
+        f"first rows {marks.get('first_rows', -1) * 1000:.0f} ms | queryable {marks['queryable']:.2f} s | "
+        f"saved {marks['saved']:.2f} s | complete {marks['complete']:.2f} s | "
+        f"progress {hz:.1f} Hz while reading"
+    )
+    for k, v in result["gaps"].items():
+        print(
+            f"  GUI gap while {k:9s} p99 {v['p99_ms']:6.1f} ms  max {v['max_ms']:6.1f} ms "
+            f"over {v['ticks']} ticks"
+        )
+    print(
+        f"jump to end {end_ms:.0f} ms | random jumps p50 {result['random_jump_p50_ms']:.0f} ms, "
+        f"p95 {result['random_jump_p95_ms']:.0f} ms (fetch + repaint)"
+    )
+
+    # cancel during reading
+    page.import_file(src)
+    t1 = time.perf_counter()
+    wait(lambda: time.perf_counter() - t1 >= a.cancel_at)
+    tc = time.perf_counter()
+    page.cancel_active()
+    wait(lambda: page._phase is None)
+    result["cancel_to_stopped_ms"] = round((time.perf_counter() - tc) * 1000, 1)
+    print(
+        f"cancel {a.cancel_at:.1f} s into the import: stopped after {result['cancel_to_stopped_ms']:.0f} ms"
+    )
+    print(json.dumps(result))
+    runner.shutdown(30)
     return 0
 
 

@@ -74,9 +74,11 @@ def test_stage1_is_queryable_in_memory_then_saved_and_finished(
     try:
         assert saved.pending
         assert saved.count() == N
+        assert saved.query().view not in saved._by_order  # not numbered yet: views are built as usual
         assert cat.finish(saved) == []
         assert not saved.pending
         assert saved.search_ready
+        assert saved.query().view in saved._by_order  # numbered once the import is complete
         assert saved.query(LogFilter(text=upn.upper())).total == fallback_hits
         assert not saved.event(1)["details_pending"]
     finally:

@@ -138,3 +138,16 @@ def test_export_cancel_and_limits_leave_nothing(ds, tmp_path: Path, monkeypatch:
     with pytest.raises(UserFacingError, match="Could not write"):
         export_view(dataset, tmp_path / "missing-dir" / "x.csv")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_default_view_is_numbered_at_import(ds) -> None:
+    """Newest-first over every event pages from log_order: same rows as a freshly numbered view."""
+    dataset, _rows = ds
+    res = dataset.query(page_size=10)
+    assert res.view in dataset._by_order
+    other = dataset.query(LogFilter(since=datetime(2000, 1, 1, tzinfo=UTC)), page_size=10)
+    assert other.view not in dataset._by_order
+    assert res.first_page == other.first_page == dataset.rows(res.view, 0, 10)
+    for offset in (0, 10, 1234, N - 50):
+        assert dataset.rows(res.view, offset, 50) == dataset.rows(other.view, offset, 50)
+    assert dataset.query(sort="time", descending=False).view not in dataset._by_order

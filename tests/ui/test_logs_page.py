@@ -371,3 +371,29 @@ def test_bar_chart_hit_tests_and_escapes(qtbot: Any) -> None:
     horizontal.grab()  # empty
     horizontal.set_bars([("EntryConflict", {"count": 5})])
     horizontal.grab()
+
+
+def test_cancel_while_reading_resets_the_page(
+    qtbot: Any, page: LogsPage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from console.services.logstore import catalog as catalog_module
+
+    release = threading.Event()
+    real = catalog_module.LogCatalog.start_import
+
+    def slow(self: Any, source: Any, progress: Any, cancelled: Any) -> Any:
+        while not cancelled():  # a long read that only ends by cancel
+            release.wait(0.01)
+        return real(self, source, progress, cancelled)
+
+    monkeypatch.setattr(catalog_module.LogCatalog, "start_import", slow)
+    page.import_file(logs_data.write(tmp_path / "export.json", 300))
+    assert page.cancel_button.isVisibleTo(page)
+    page.cancel_active()
+    qtbot.waitUntil(lambda: page._phase is None, timeout=10000)
+    assert page.message.text() == "Import cancelled; nothing was saved."
+    assert not page.cancel_button.isVisibleTo(page)
+    qtbot.waitUntil(lambda: page.dataset is None, timeout=10000)  # the head preview is not left behind
+    assert page.catalog.list() == []

@@ -18,6 +18,7 @@ from typing import Any
 
 import duckdb
 
+from console.services.logstore import sql
 from console.services.logstore.dataset import Dataset
 from console.services.logstore.importer import (
     CancelCheck,
@@ -83,7 +84,7 @@ def _copy_to_file(
             ensure_schema(con)
         finally:
             con.execute("USE memory")
-        for table in ("log_events", "log_details", "log_search", "meta"):
+        for table in ("log_events", "log_details", "log_search", "log_order", "meta"):
             verb = "INSERT OR REPLACE" if table == "meta" else "INSERT"
             run_watched(
                 con,
@@ -203,6 +204,8 @@ class LogCatalog:
                     "pending": json.dumps(report.pending),
                 }
                 con.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(meta.items()))
+                if not report.pending:  # complete already: number the default view now (else ``finish`` does)
+                    run_watched(con, sql.ORDER_BUILD, [], progress, cancelled, "Numbering the events")
                 if job.in_memory:
                     _copy_to_file(con, part, progress, cancelled)
             finally:

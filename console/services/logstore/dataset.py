@@ -153,6 +153,7 @@ class Dataset:
         self._live_views: list[str] = []
         self._specs: dict[str, tuple[str, list[Any]]] = {}
         self._built: set[str] = set()
+        self._by_order: dict[str, bool] = {}  # view -> descending, for views served by log_order
         self._temp: dict[str, str] = {}  # view -> its text-match table
         self.closed = False
         with self.lock:
@@ -214,6 +215,7 @@ class Dataset:
                 warnings += importer.complete(cur, [item], progress, cancelled)
                 pending.remove(item)
                 cur.execute("INSERT OR REPLACE INTO meta VALUES ('pending', ?)", [json.dumps(pending)])
+            importer.run_watched(cur, sql.ORDER_BUILD, [], progress, cancelled, "Numbering the events")
             if warnings:
                 old = cur.execute("SELECT value FROM meta WHERE key = 'warnings'").fetchone()
                 merged = (json.loads(old[0]) if old and old[0] else []) + warnings
@@ -280,11 +282,15 @@ class Dataset:
                 f"FROM {source}{where}",
                 params,
             )
+            if not where and sort == "time" and descending and self._order_ready():
+                self._by_order[view] = True  # every event newest first: numbered when the import completed
+                self._built.add(view)
             self._live_views.append(view)
             while len(self._live_views) > 2:  # the previous view may still serve a page in flight
                 old = self._live_views.pop(0)
                 self._specs.pop(old, None)
                 self._built.discard(old)
+                self._by_order.pop(old, None)
                 self.con.execute(f"DROP TABLE IF EXISTS {old}")
                 if old in self._temp:
                     self.con.execute(f"DROP TABLE IF EXISTS {self._temp.pop(old)}")
@@ -313,10 +319,27 @@ class Dataset:
             if not self.prepare(view):
                 return []
             cols = ", ".join(DISPLAY_COLUMNS)
+            if view in self._by_order:
+                return self._order_rows(offset, limit)
             return self.con.execute(
                 f"SELECT seq, {cols} FROM {view} WHERE rn BETWEEN ? AND ? ORDER BY rn",
                 [offset + 1, offset + limit],
             ).fetchall()
+
+    def _order_ready(self) -> bool:
+        """``log_order`` numbers every event newest first (built when an import is complete)."""
+        n = self.con.execute("SELECT count(*) FROM log_order").fetchone()[0]
+        return int(n) > 0 and int(n) == int(self.con.execute("SELECT count(*) FROM log_events").fetchone()[0])
+
+    def _order_rows(self, offset: int, limit: int) -> list[tuple[Any, ...]]:
+        """A page of the unfiltered time order from ``log_order``: the page's seqs bound the scan of
+        ``log_events`` (DuckDB pushes the join's min/max into the zone maps), ~5 ms at 1 M."""
+        cols = ", ".join(f"e.{c}" for c in DISPLAY_COLUMNS)
+        return self.con.execute(
+            f"SELECT e.seq, {cols} FROM (SELECT rn, seq FROM log_order WHERE rn BETWEEN ? AND ?) o "
+            "JOIN log_events e ON e.seq = o.seq ORDER BY o.rn",
+            [offset + 1, offset + limit],
+        ).fetchall()
 
     def event(self, seq: int) -> dict[str, Any] | None:
         """Everything stored about one event (for the details pane); ``details_pending`` until the
@@ -477,6 +500,7 @@ def _migrate_v1(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"INSERT INTO log_events ({cols}) SELECT {cols} FROM events")
         con.execute("INSERT INTO log_search SELECT seq, search FROM events")
         con.execute("DROP TABLE events")
+        con.execute(sql.ORDER_BUILD)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -118,6 +118,7 @@ class LogsPage(QWidget):
         self.follow_timer.setInterval(FOLLOW_INTERVAL_MS)
         self.follow_timer.timeout.connect(self._poll_live)
         self.setAcceptDrops(True)
+        runner.sig_task_dropped.connect(self._on_dropped)
         self._build()
         self.refresh_datasets()
 
@@ -470,6 +471,23 @@ class LogsPage(QWidget):
         else:
             self.progress.setRange(0, 0)
         self.progress.setFormat(f"{text[:40]} %p%" if total else text[:40])
+
+    def _on_dropped(self, job: Job) -> None:
+        """A cancelled step: say what was kept (the runner reports cancelled work here, not as a failure)."""
+        if job is not self._active:
+            return
+        phase = self._phase
+        self._end_step()
+        if phase in ("reading", "saving"):
+            self.message.setText("Import cancelled; nothing was saved.")
+            if self.dataset is not None and self.dataset.path is None and self.live_org is None:
+                self._drop_dataset()  # the head preview or the unsaved read
+        elif phase == "finishing":
+            self.message.setText(
+                "Stopped reading steps and details; they are read the next time this dataset is opened."
+            )
+        elif phase == "export":
+            self.message.setText("Export cancelled; no file was written.")
 
     def _on_step_failed(self, exc: BaseException) -> None:
         phase = self._phase
