@@ -210,6 +210,7 @@ class Dataset:
         cur = self.con.cursor()
         try:
             cur.execute("SET TimeZone='UTC'")
+            cur.execute(f"SET memory_limit='{importer.IMPORT_MEMORY_LIMIT}'")  # per instance: RSS < 1 GB
             warnings: list[str] = []
             for item in list(pending):
                 warnings += importer.complete(cur, [item], progress, cancelled)

@@ -303,14 +303,9 @@ def complete(
 
         def details(first: int = first, last: int = last, path: Path = path, name: str = name) -> None:
             con.execute("DELETE FROM log_details WHERE seq BETWEEN ? AND ?", [first, last])
-            run_watched(
-                con,
-                sql.details_insert(),
-                [first - 1, str(path), first - 1, last],
-                progress,
-                cancelled,
-                f"Reading steps and details of {name}",
-            )
+            label = f"Reading steps and details of {name}"
+            run_watched(con, sql.details_insert(), [first - 1, str(path), last], progress, cancelled, label)
+            con.execute(sql.DETAILS_MISMATCH, [first, last])
 
         try:
             _transaction(con, details)

@@ -55,7 +55,8 @@ CREATE TABLE IF NOT EXISTS log_events (
     steps VARCHAR, initiator_type VARCHAR, service_principal VARCHAR, raw VARCHAR
 );
 CREATE TABLE IF NOT EXISTS log_details (
-    seq BIGINT, steps VARCHAR, initiator_type VARCHAR, service_principal VARCHAR, raw VARCHAR
+    seq BIGINT, steps VARCHAR, initiator_type VARCHAR, service_principal VARCHAR, raw VARCHAR,
+    event_id VARCHAR
 );
 CREATE TABLE IF NOT EXISTS log_search (seq BIGINT, s VARCHAR);
 CREATE TABLE IF NOT EXISTS log_order (rn BIGINT, seq BIGINT);
@@ -178,8 +179,9 @@ FROM (SELECT *, coalesce(provisioningStatusInfo, statusInfo) AS info FROM {read_
 def details_insert() -> str:
     """Stage 2: the nested objects by a second scan, numbered like stage 1 (file order, one thread).
 
-    Params: base (the file's first seq - 1), path, base again, the file's last seq. Rows whose ``id``
-    differs from the stage-1 row of the same number are not inserted (the caller checks the count).
+    Params: base (the file's first seq - 1), path, the file's last seq. Streams into the table (no
+    join: a 1 M-row join with the JSON text on one side needed 3 GB); ``DETAILS_MISMATCH`` removes rows
+    whose ``event_id`` is not the stage-1 row's of the same number (the file changed since).
     """
     info = "coalesce(provisioningStatusInfo, statusInfo)"
     return f"""
@@ -191,10 +193,19 @@ SELECT d.seq, CAST(d.provisioningSteps AS VARCHAR),
   CAST(json_object('tenantId', d.tenantId, 'statusInfo', {info}, 'initiatedBy', d.initiatedBy,
        'servicePrincipal', d.servicePrincipal, 'sourceIdentity', d.sourceIdentity,
        'targetIdentity', d.targetIdentity, 'sourceSystem', d.sourceSystem, 'targetSystem', d.targetSystem,
-       'method', NULL, 'path', NULL, 'op_summary', NULL, 'external_id', NULL) AS VARCHAR)
+       'method', NULL, 'path', NULL, 'op_summary', NULL, 'external_id', NULL) AS VARCHAR),
+  d.id
 FROM (SELECT ?::BIGINT + row_number() OVER () AS seq, * FROM {read_json("array", STAGE2_COLUMNS)}) d
-JOIN log_events e ON e.seq = d.seq AND e.event_id IS NOT DISTINCT FROM d.id
-WHERE e.seq > ?::BIGINT AND e.seq <= ?::BIGINT
+WHERE d.seq <= ?::BIGINT
+"""
+
+
+# Details rows of a file (seq range $1..$2) that do not line up with an event of stage 1: a row past
+# the events, one whose event was dropped as empty, or a different id at the same position.
+DETAILS_MISMATCH = """
+DELETE FROM log_details WHERE seq BETWEEN $1 AND $2 AND seq IN (
+    SELECT d.seq FROM log_details d LEFT JOIN log_events e ON e.seq = d.seq
+    WHERE d.seq BETWEEN $1 AND $2 AND (e.seq IS NULL OR e.event_id IS DISTINCT FROM d.event_id))
 """
 
 

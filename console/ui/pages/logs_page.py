@@ -627,8 +627,12 @@ class LogsPage(QWidget):
         self._runner.run(work, done, purpose="logs.backfill", label=f"Live log of {org_id}", parent=self)
 
     def _stop_live(self) -> None:
+        """Leaving the current dataset: stop loading the live log, and stop reading details in the
+        background (it resumes when that dataset is opened again)."""
         self._runner.cancel_purpose("logs.backfill")
         self.follow.setChecked(False)
+        if self._phase == "finishing":
+            self.cancel_active()
 
     def _on_follow_toggled(self, on: bool) -> None:
         if on and self.live_org:
