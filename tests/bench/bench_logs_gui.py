@@ -9,6 +9,8 @@ to a queryable dataset, to saved and to complete; progress reports delivered per
 reading; and, on the complete dataset, jumping to the end and to 30 random rows: time until the
 rows are fetched *and* the viewport has repainted (a synchronous ``repaint()``), with the GUI gaps
 during the jumps. A second run cancels the import and times until the page shows it stopped.
+Baseline of the same run: the lean DuckDB ``read_json`` of performance-notes §7.3 on FILE, in a
+subprocess just before the import (times are also given as ratios to it).
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ def main() -> int:
     from console.ui.tasks import TaskRunner
 
     src = Path(a.file)
+    from tests.bench.bench_logs import LEAN, _sub
+
+    lean_s = float(_sub(LEAN, str(src)).split()[0])
     app = QApplication([])  # noqa: F841 - keeps the application alive for the whole run
     runner = TaskRunner(show_delay_ms=0)
     page = LogsPage(AppPaths.under(Path(tempfile.mkdtemp())), runner, debounce_ms=0)
@@ -124,6 +129,8 @@ def main() -> int:
     hz = len(reading_progress) / max(marks["queryable"], 1e-9)
     result = {
         "records": n,
+        "lean_read_json_s": round(lean_s, 3),
+        "queryable_vs_lean": round(marks["queryable"] / lean_s, 2),
         **{f"{k}_s": round(v, 3) for k, v in marks.items()},
         "progress_hz_reading": round(hz, 1),
         "jump_to_end_ms": round(end_ms, 1),
@@ -135,7 +142,8 @@ def main() -> int:
         },
     }
     print(
-        f"first rows {marks.get('first_rows', -1) * 1000:.0f} ms | queryable {marks['queryable']:.2f} s | "
+        f"lean read_json baseline {lean_s:.2f} s | first rows {marks.get('first_rows', -1) * 1000:.0f} ms | "
+        f"queryable {marks['queryable']:.2f} s = {marks['queryable'] / lean_s:.2f}x lean | "
         f"saved {marks['saved']:.2f} s | complete {marks['complete']:.2f} s | "
         f"progress {hz:.1f} Hz while reading"
     )
