@@ -358,20 +358,6 @@ def _log_catalog():
     return LogCatalog.for_paths(AppPaths.default().ensure())
 
 
-def _open_dataset(catalog: Any, dataset_id: str) -> Any:
-    from console.core.errors import UserFacingError
-
-    if dataset_id == "latest":
-        infos = catalog.list()
-        if not infos:
-            raise UserFacingError("No imported datasets yet.", hint="Run 'scim-console logs open FILE'.")
-        dataset_id = infos[0].id
-    try:
-        return catalog.open(dataset_id)
-    except (OSError, ValueError):  # no such dataset (missing file) or a malformed id
-        raise UserFacingError(f"No dataset {dataset_id!r}.", hint="See 'scim-console logs list'.") from None
-
-
 def _filter_of(args: argparse.Namespace) -> Any:
     from console.core.errors import UserFacingError
     from console.services.logstore import LogFilter
@@ -419,7 +405,7 @@ def _run_logs_query(args: argparse.Namespace) -> int:
     from console.core.errors import UserFacingError
     from console.services.logstore import DISPLAY_COLUMNS
 
-    ds = _open_dataset(_log_catalog(), args.dataset)
+    ds = _log_catalog().open_ref(args.dataset)
     try:
         res = ds.query(_filter_of(args), sort=args.sort, descending=not args.asc,
                        page_size=max(1, min(args.limit, 10_000)))
@@ -442,7 +428,7 @@ def _run_logs_export(args: argparse.Namespace) -> int:
     from console.core.errors import UserFacingError
     from console.services.logstore.export_view import export_view
 
-    ds = _open_dataset(_log_catalog(), args.dataset)
+    ds = _log_catalog().open_ref(args.dataset)
     try:
         rows = export_view(ds, args.out, _filter_of(args), sort=args.sort, descending=not args.asc)
     except ValueError as exc:

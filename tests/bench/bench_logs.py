@@ -175,17 +175,9 @@ def queries(ds, n: int) -> dict[str, float]:
     def text() -> None:
         ds.query(LogFilter(text=f"{rng.choice(logs_data.LAST).lower()}{rng.randrange(5000)}@"), page_size=256)
 
-    sort_cols = [
-        "time",
-        "action",
-        "status",
-        "error_code",
-        "source_upn",
-        "target_id",
-        "job_id",
-        "cycle_id",
-        "duration_ms",
-    ]
+    from console.services.logstore import DISPLAY_COLUMNS
+
+    sort_cols = list(DISPLAY_COLUMNS)
 
     def sort() -> None:
         ds.query(sort=rng.choice(sort_cols), descending=rng.random() < 0.5, page_size=256)

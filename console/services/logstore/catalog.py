@@ -281,6 +281,20 @@ class LogCatalog:
         ds.name = info.name
         return ds
 
+    def open_ref(self, ref: str) -> Dataset:
+        """A dataset by id, or ``latest`` (the newest import); a clear error when there is none."""
+        from console.core.errors import UserFacingError
+
+        if ref == "latest":
+            infos = self.list()
+            if not infos:
+                raise UserFacingError("No imported datasets yet.", hint="Run 'scim-console logs open FILE'.")
+            ref = infos[0].id
+        try:
+            return self.open(ref)
+        except (OSError, ValueError):  # no such dataset (missing file) or a malformed id
+            raise UserFacingError(f"No dataset {ref!r}.", hint="See 'scim-console logs list'.") from None
+
     def delete(self, dataset_id: str) -> None:
         path = self._file(dataset_id)
         for p in (path.with_suffix(".json"), path, path.with_name(path.name + ".wal")):

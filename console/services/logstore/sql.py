@@ -19,31 +19,12 @@ e.g. the reconciliation engine) query.
 
 from __future__ import annotations
 
-from console.core.entra_log_schema import INPUT_COLUMNS, STAGE2_COLUMNS, typed_columns
+from console.core.entra_log_schema import EVENT_COLUMNS, INPUT_COLUMNS, STAGE2_COLUMNS, typed_columns
 
 FORMAT_VERSION = "2"
-# The columns of log_events, in order (the view's order is EVENT_COLUMNS of entra_log_schema).
-CORE_COLUMNS = (
-    "seq",
-    "event_id",
-    "time",
-    "action",
-    "status",
-    "error_code",
-    "error_reason",
-    "source_id",
-    "source_upn",
-    "source_name",
-    "target_id",
-    "job_id",
-    "cycle_id",
-    "change_id",
-    "duration_ms",
-    "http_status",
-    "modified_properties",
-    "source_file",
-)
 DETAIL_FIELDS = ("steps", "initiator_type", "service_principal", "raw")
+# log_events: the view's columns (EVENT_COLUMNS) without the search text, the detail fields last.
+CORE_COLUMNS = tuple(c for c in EVENT_COLUMNS if c not in (*DETAIL_FIELDS, "search"))
 TABLE_COLUMNS = (*CORE_COLUMNS, *DETAIL_FIELDS)
 
 DDL = """
