@@ -70,19 +70,7 @@ class _CliToken:
 
 
 def _dataset(dataset_id: str | None) -> Any:
-    if not dataset_id:
-        return None
-    catalog = _log_catalog()
-    if dataset_id == "latest":
-        infos = catalog.list()
-        if not infos:
-            raise UserFacingError("No imported log datasets yet.", hint="Run 'scim-console logs open FILE'.")
-        dataset_id = infos[0].id
-    try:
-        return catalog.open(dataset_id)
-    except (OSError, ValueError):
-        raise UserFacingError(f"No log dataset {dataset_id!r}.",
-                              hint="See 'scim-console logs open'.") from None
+    return _log_catalog().open_ref(dataset_id) if dataset_id else None
 
 
 def _analyse(args: argparse.Namespace, client: Any, token: _CliToken) -> Any:

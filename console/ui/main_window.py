@@ -73,7 +73,8 @@ class MainWindow(QMainWindow):
         ctx = self.ctx
         self.orgs_page = OrgsPage(ctx.connection.api, ctx.runner)
         self.orgs_page.overview.setup_provider = lambda: services_from_ctx(ctx)  # Enable SCIM / tokens
-        self.logs_page = LogsPage(ctx.paths, ctx.runner, ctx.connection.api)
+        self.logs_page = LogsPage(ctx.paths, ctx.runner, ctx.connection.api,
+                                  audit_provider=ctx.audit_provider)
         self.reconciliation_page = ReconcilePage(ctx.connection.api, ctx.runner, ctx.paths,
                                                  services_provider=lambda: services_from_ctx(ctx))
         self.orgs_page.overview.sig_open_reconciliation.connect(self.open_reconciliation)

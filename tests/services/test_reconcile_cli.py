@@ -140,7 +140,7 @@ def test_fresh_abandons_the_interrupted_run(env, twins, capsys) -> None:
 def test_bad_inputs_fail_with_one_line(env, twins, capsys, tmp_path: Path) -> None:
     code, out = cli(capsys, "reconcile", "analyze", "--org", twins, "--logs", "latest")
     assert code == 1
-    assert "No imported log datasets yet" in out
+    assert "No imported datasets yet" in out
     (tmp_path / "bad.csv").write_text("name,mail\n", encoding="utf-8")
     bad = str(tmp_path / "bad.csv")
     code, out = cli(capsys, "reconcile", "analyze", "--org", twins, "--entra-users", bad)

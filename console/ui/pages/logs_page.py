@@ -50,6 +50,7 @@ from console.ui.dialogs.confirm import ConfirmDialog
 from console.ui.models.events_model import PAGE, SORT_KEYS, EventsModel
 from console.ui.tasks import CancelToken, Job, TaskRunner
 from console.ui.widgets.common import plain_label
+from console.ui.widgets.flow_layout import flow_row
 from console.ui.widgets.log_charts import ChartData, LogChartsPanel
 
 FOLLOW_INTERVAL_MS = 2000
@@ -160,9 +161,8 @@ class LogsPage(QWidget):
         self.delete_button.clicked.connect(self.delete_current)
         sources.addWidget(plain_label("Dataset:"))
         sources.addWidget(self.source, 1)
-        for w in (self.open_button, self.export_button, self.delete_button):
-            sources.addWidget(w)
         outer.addLayout(sources)
+        outer.addWidget(flow_row(self.open_button, self.export_button, self.delete_button))
 
         prog = QHBoxLayout()
         self.message = plain_label(
@@ -201,17 +201,17 @@ class LogsPage(QWidget):
         self.text.setClearButtonEnabled(True)
         for combo in (self.status, self.action):
             combo.currentIndexChanged.connect(self._debounce.start)
-            bar.addWidget(combo)
         for edit in (self.error_code, self.job, self.cycle):
-            edit.setMaximumWidth(170)
+            edit.setFixedWidth(150)
             edit.textChanged.connect(self._debounce.start)
-            bar.addWidget(edit)
         self.text.textChanged.connect(self._debounce.start)
         bar.addWidget(self.text, 1)
         self.clear_button = QPushButton("Clear filters")
         self.clear_button.clicked.connect(self.clear_filters)
         bar.addWidget(self.clear_button)
         outer.addLayout(bar)
+        # The structured filters wrap onto a second line when the window is narrow.
+        outer.addWidget(flow_row(self.status, self.action, self.error_code, self.job, self.cycle))
 
         status_row = QHBoxLayout()
         self.counts = plain_label("", role="muted")
