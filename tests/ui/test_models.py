@@ -38,3 +38,32 @@ def test_audit_model_passes_qt_model_tester(qtmodeltester: Any) -> None:
     assert details == 'line break · {"token_last_four": "AbCd"}'
     assert model.data(model.index(2, 0), RECORD_ROLE).id == 2
     assert model.record_at(3) is None
+
+
+def _event(seq: int, status: str) -> tuple[Any, ...]:
+    return (seq, datetime(2026, 11, 28, 12, seq % 60, tzinfo=UTC), "create", status, "EntryConflict",
+            f"user{seq}@contoso.com <b>x</b>", f"t{seq}", "scim.job", "cyc-1", 12.5)
+
+
+def test_paged_models_pass_the_model_tester_and_fetch_missing_pages_once(qtmodeltester: Any) -> None:
+    from console.ui.models.events_model import PAGE, SEQ_ROLE, EventsModel
+
+    model = EventsModel()
+    asked: list[tuple[object, int]] = []
+    model.fetch_page = lambda generation, page: asked.append((generation, page))
+    model.set_result("v1", PAGE * 3, [_event(i, "failure" if i % 2 else "success") for i in range(PAGE)])
+    qtmodeltester.check(model)
+    assert model.rowCount() == PAGE * 3
+    assert model.data(model.index(3, 1)) == "create"
+    assert model.data(model.index(3, 0), SEQ_ROLE) == 3
+    assert model.data(model.index(1, 2), Qt.ItemDataRole.ForegroundRole) is not None  # failure in red
+    tip = model.data(model.index(1, 4), Qt.ItemDataRole.ToolTipRole)
+    assert tip == "user1@contoso.com &lt;b&gt;x&lt;/b&gt;"  # escaped: tooltips render HTML
+    assert model.data(model.index(PAGE + 5, 1)) is None  # not loaded yet: asked for, once
+    assert model.data(model.index(PAGE + 6, 1)) is None
+    assert asked == [("v1", 1)]
+    model.add_page("stale", 1, [_event(i, "success") for i in range(PAGE, 2 * PAGE)])  # superseded query
+    assert model.seq_at(PAGE + 5) is None
+    model.add_page("v1", 1, [_event(i, "success") for i in range(PAGE, 2 * PAGE)])
+    assert model.seq_at(PAGE + 5) == PAGE + 5
+    qtmodeltester.check(model)
