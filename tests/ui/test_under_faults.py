@@ -202,3 +202,74 @@ def test_reconcile_apply_under_fault_is_audited_resumable_and_ends_with_every_st
     assert all(not u.active for u in twins)  # merged, deactivated — never deleted
     assert len(list(client.iter_users(org.org_id))) == 2 * len(people(4, seed=1))
     page.shutdown()
+
+
+LOG = "GET admin/orgs/{org}/provisioning-log"
+LIVE_FAULTS = {
+    "latency": "latency=400ms@every2",
+    "429": "429,retry-after=1@2",
+    "503": "503,retry-after=1@2",
+    "reset": "reset@2",
+    "slow-read": "slow-read=50kBps@2",
+}
+
+
+def _live_page(qtbot: Any, runner: Any, client: AdminApiClient, monkeypatch: pytest.MonkeyPatch) -> Any:
+    from console.services.logstore import live as live_source
+    from console.ui.pages.logs_page import LogsPage
+
+    monkeypatch.setattr(live_source, "FIRST_PAGE", 100)
+    monkeypatch.setattr(live_source, "BATCH_EVENTS", 300)
+    page = LogsPage(AppPaths.default().ensure(), runner, lambda: client, debounce_ms=0)
+    qtbot.addWidget(page)
+    page.show()
+    return page
+
+
+def _log_total(client: AdminApiClient, org_id: str) -> int:
+    with client.export_log(org_id) as events:
+        return sum(1 for _ in events)
+
+
+@pytest.mark.parametrize("kind", sorted(LIVE_FAULTS))
+def test_live_log_view_under_fault_loads_every_event_and_stays_responsive(
+        qtbot, runner, server, client, monkeypatch, kind: str) -> None:
+    total = _log_total(client, "tailspin")
+    retries: list[Any] = []
+    client.on_retry = retries.append
+    page = _live_page(qtbot, runner, client, monkeypatch)
+    server.faults.set(f"{LOG.format(org='tailspin')}:{LIVE_FAULTS[kind]}")
+    with GapMeter() as gaps:
+        page.open_live("tailspin")
+        qtbot.waitUntil(lambda: "all" in page.message.text() and page.model.rowCount() == total,
+                        timeout=TIMEOUT)
+    fired = server.faults.fired
+    server.faults.clear()
+    print(f"live log, {kind}: {total} events, {len(retries)} retries, max GUI gap {gaps.max_gap_ms:.0f} ms")
+    assert gaps.max_gap_ms < MAX_GAP_MS
+    assert fired > 0  # the fault really happened
+    assert bool(retries) == (kind in ("429", "503", "reset"))
+    ds = page.dataset
+    with ds.lock:  # the page's own queries may still be running on workers
+        distinct = ds.con.execute("SELECT count(DISTINCT event_id) FROM log_events").fetchone()[0]
+    assert distinct == total  # every event once: no page lost or doubled by a retry
+
+
+def test_live_log_when_the_platform_keeps_failing_says_so_and_keeps_what_it_has(
+        qtbot, runner, server, client, monkeypatch) -> None:
+    page = _live_page(qtbot, runner, client, monkeypatch)
+    server.faults.set(f"{LOG.format(org='tailspin')}:500")  # every log page fails (and 500 is not retried)
+    page.open_live("tailspin")
+    qtbot.waitUntil(lambda: "Could not load the live log" in page.message.text(), timeout=TIMEOUT)
+    assert "Select Live log to try again" in page.message.text()
+    server.faults.set(f"{LOG.format(org='tailspin')}:500@2-99")  # the first page arrives, older ones fail
+    page.open_live("tailspin")
+    qtbot.waitUntil(lambda: "loading older ones failed" in page.message.text(), timeout=TIMEOUT)
+    loaded = int(page.message.text().split(": ", 1)[1].split(" events")[0].replace(",", ""))
+    total = _log_total(client, "tailspin")
+    assert 100 <= loaded < total
+    qtbot.waitUntil(lambda: page.model.rowCount() == loaded, timeout=TIMEOUT)  # what arrived stays shown
+    server.faults.clear()
+    page.open_live("tailspin")  # and trying again loads everything
+    qtbot.waitUntil(lambda: "all" in page.message.text() and page.model.rowCount() == total,
+                    timeout=TIMEOUT)

@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 
 from console.core.entra_errors import explain, parse_error_text, reconciliation_target
 from console.core.entra_log_schema import ACTIONS, STATUSES, modified_of, steps_of
+from console.core.errors import UserFacingError
 from console.services.logstore import Dataset, LogCatalog, LogFilter, QueryResult
 from console.services.logstore import live as live_source
 from console.services.logstore.export_view import export_view
@@ -591,8 +592,13 @@ class LogsPage(QWidget):
         def work(_t: CancelToken) -> Any:
             return live_source.load_recent(api_provider(), org_id)
 
+        def failed(exc: BaseException) -> None:
+            self.message.setText(f"Could not load the live log of {org_id}: {_reason(exc)} "
+                                 "Select Live log to try again.")
+
         self.message.setText(f"Loading the live log of {org_id}…")
-        self._runner.run(work, lambda load: self._on_live(org_id, load), purpose="logs.open", parent=self)
+        self._runner.run(work, lambda load: self._on_live(org_id, load), on_failure=failed,
+                         purpose="logs.open", parent=self)
 
     def _on_live(self, org_id: str, load: Any) -> None:
         self._set_dataset(load.dataset, live_org=org_id)
@@ -624,7 +630,13 @@ class LogsPage(QWidget):
                     f"Live log of {org_id}: all {total:,} events loaded. Tick Follow to tail."
                 )
 
-        self._runner.run(work, done, purpose="logs.backfill", label=f"Live log of {org_id}", parent=self)
+        def failed(exc: BaseException) -> None:
+            if ds is self.dataset:  # what was loaded stays; the rest can be fetched again
+                self.message.setText(f"Live log of {org_id}: {loaded:,} events loaded; loading older ones "
+                                     f"failed: {_reason(exc)} Select Live log to try again.")
+
+        self._runner.run(work, done, on_failure=failed, purpose="logs.backfill",
+                         label=f"Live log of {org_id}", parent=self)
 
     def _stop_live(self) -> None:
         """Leaving the current dataset: stop loading the live log, and stop reading details in the
@@ -852,6 +864,13 @@ class LogsPage(QWidget):
         if self.live_org:
             target["org_id"] = self.live_org
         self.sig_open_reconciliation.emit(target)
+
+
+def _reason(exc: BaseException) -> str:
+    """A failure as one sentence for the status line (details of unexpected ones are in the log)."""
+    if isinstance(exc, UserFacingError):
+        return str(exc).rstrip(".") + "."
+    return f"an unexpected {type(exc).__name__} (details are in the log)."
 
 
 def _progress_of(token: CancelToken) -> Any:
