@@ -159,7 +159,8 @@ def twins_org(server: SandboxServer, client: AdminApiClient, seed: int, n: int =
 
 
 @pytest.mark.parametrize("fault", ["merge:reset-after-commit@2", "merge:503,retry-after=1@1",
-                                   "merge:latency=800ms@2", "users/*:slow-read=2kBps"])
+                                   "merge:429,retry-after=1@1", "merge:latency=800ms@2",
+                                   "users/*:slow-read=2kBps"])
 def test_reconcile_apply_under_fault_is_audited_resumable_and_ends_with_every_step_done(
         qtbot, runner, server, client, store, monkeypatch, fault: str) -> None:
     org = twins_org(server, client, seed=41 + len(fault))
@@ -193,6 +194,7 @@ def test_reconcile_apply_under_fault_is_audited_resumable_and_ends_with_every_st
     counts = report.counts()
     assert counts["done"] + counts["already_done"] == len(plan.api_steps)
     assert counts["conflict"] == counts["failed"] == 0
+    assert server.faults.fired > 0  # the fault really happened
     server.faults.clear()
     steps = [r for r in store.audit.query(AuditFilter(org_id=org.org_id, limit=1000))
              if r.action.startswith("reconcile.") and r.action != "reconcile.run"
