@@ -81,6 +81,8 @@ class Job:
     on_success: Callback | None
     on_failure: Callable[[BaseException], None] | None
     token: CancelToken
+    on_progress: Callable[[int, int, str], None] | None = None  # this job's progress (GUI thread)
+    on_dropped: Callable[[Job], None] | None = None  # its outcome was dropped (cancelled or superseded)
     parent: Any = None
     started: bool = False
     finished: bool = False
@@ -147,10 +149,17 @@ class TaskRunner(QObject):
 
     def run(self, fn: Callable[[CancelToken], Any], on_success: Callback | None = None, *,
             on_failure: Callable[[BaseException], None] | None = None, lane: str | None = None,
-            purpose: str | None = None, label: str = "", parent: Any = None) -> Job:
+            purpose: str | None = None, label: str = "", parent: Any = None,
+            on_progress: Callable[[int, int, str], None] | None = None,
+            on_dropped: Callable[[Job], None] | None = None) -> Job:
         """Submit ``fn``; ``on_success(result)`` / ``on_failure(exc)`` are called on the GUI thread.
 
         Without ``on_failure`` a failure goes to ``console.ui.errors.show_error(parent, exc)``.
+        ``on_progress(done, total, text)`` gets this job's reports (the window-wide
+        ``sig_progress_changed`` gets every job's); ``on_dropped(job)`` is called instead of either
+        outcome callback when the job was cancelled or superseded, so a page can leave its busy state
+        (compare ``job`` with the page's current one: a superseded job is dropped after its successor
+        started).
         """
         if self._closed:
             raise RuntimeError("TaskRunner is shut down")
@@ -164,7 +173,8 @@ class TaskRunner(QObject):
                 previous.cancel()
         job = Job(id=job_id, fn=fn, label=label, lane=lane, purpose=purpose, generation=generation,
                   on_success=on_success, on_failure=on_failure,
-                  token=CancelToken(job_id, self._bridge.sig_job_progress.emit), parent=parent)
+                  token=CancelToken(job_id, self._bridge.sig_job_progress.emit), parent=parent,
+                  on_progress=on_progress, on_dropped=on_dropped)
         self._jobs[job_id] = job
         if purpose is not None:
             self._latest[purpose] = job
@@ -253,7 +263,8 @@ class TaskRunner(QObject):
         # thread may hold the last reference to ``job``, and a widget whose last reference dies
         # on a worker thread is destroyed there (a crash, seen in QAbstractItemView's destructor).
         on_success, on_failure, parent = job.on_success, job.on_failure, job.parent
-        job.on_success = job.on_failure = job.parent = None
+        on_dropped = job.on_dropped
+        job.on_success = job.on_failure = job.parent = job.on_progress = job.on_dropped = None
         job.fn = _done_fn
         known = self._jobs.pop(job.id, None) is not None
         self._advance_lane(job)
@@ -265,6 +276,8 @@ class TaskRunner(QObject):
         if job.cancelled or not self.is_current(job) or (not ok and isinstance(payload, Cancelled)):
             log.debug("dropped result of op %s (%s)", job.id, job.label or job.purpose)
             self.sig_task_dropped.emit(job)
+            if on_dropped is not None:
+                on_dropped(job)
             return
         if ok:
             if on_success is not None:
@@ -301,6 +314,8 @@ class TaskRunner(QObject):
         job = self._jobs.get(job_id)
         if job is None or job.cancelled:
             return
+        if job.on_progress is not None:
+            job.on_progress(done, total, text or job.label)
         self.sig_progress_changed.emit(text or job.label, done, total)
 
     def _update_busy(self) -> None:

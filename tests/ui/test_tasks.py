@@ -198,3 +198,32 @@ def test_delivered_jobs_release_callbacks_on_the_gui_thread(qtbot: Any, runner: 
     assert job.on_success is None
     assert job.on_failure is None
     assert job.parent is None
+
+
+def test_per_job_progress_and_dropped_callbacks(qtbot: Any, runner: TaskRunner) -> None:
+    """A page hears its own job's progress only, and learns when the job's outcome was dropped."""
+    mine: list[tuple[int, int, str]] = []
+    dropped: list[str] = []
+    proceed = threading.Event()
+
+    def work(token: CancelToken) -> str:
+        token.progress(1, 2, "half")
+        proceed.wait(5)
+        token.raise_if_cancelled()
+        return "ok"
+
+    def other(token: CancelToken) -> str:
+        token.progress(7, 9, "someone else")
+        return "other"
+
+    job = runner.run(work, lambda _r: dropped.append("finished?"), on_progress=lambda *a: mine.append(a),
+                     on_dropped=lambda j: dropped.append("dropped" if j is job else "another job"))
+    with qtbot.waitSignal(runner.sig_task_finished, timeout=5000):
+        runner.run(other)
+    qtbot.waitUntil(lambda: mine == [(1, 2, "half")], timeout=5000)
+    job.cancel()
+    proceed.set()
+    qtbot.waitUntil(lambda: dropped == ["dropped"], timeout=5000)
+    assert mine == [(1, 2, "half")]  # nothing of the other job, nothing after the cancel
+    assert job.on_progress is None  # released with the other callbacks
+    assert job.on_dropped is None

@@ -159,9 +159,8 @@ class PlanDialog(QDialog):
         self.cancel_button.setVisible(True)
         self.cancel_button.setEnabled(True)
         self.status.setText("Applying…")
-        self.runner.sig_progress_changed.connect(self._on_progress)
-        self.runner.sig_task_dropped.connect(self._on_dropped)
         self._job = self.runner.run(_apply, self._on_applied, on_failure=self._on_failed,
+                                    on_progress=self._on_progress, on_dropped=self._on_dropped,
                                     lane=plan.org_id, label=f"Reconciling {plan.org_id}", parent=self)
 
     def cancel_run(self) -> None:
@@ -170,7 +169,7 @@ class PlanDialog(QDialog):
             self.cancel_button.setEnabled(False)
             self.status.setText("Cancelling after the current step…")
 
-    def _on_progress(self, text: str, done: int, total: int) -> None:
+    def _on_progress(self, done: int, total: int, text: str) -> None:
         if total:
             self.progress.setRange(0, total)
             self.progress.setValue(done)
@@ -180,8 +179,6 @@ class PlanDialog(QDialog):
         if self._job is None:
             return
         self._job = None
-        self.runner.sig_progress_changed.disconnect(self._on_progress)
-        self.runner.sig_task_dropped.disconnect(self._on_dropped)
         self.progress.setVisible(False)
         self.cancel_button.setVisible(False)
         self.export_button.setEnabled(True)

@@ -104,7 +104,6 @@ class LogsPage(QWidget):
         self.shown: Dataset | None = None  # the dataset whose query result the table shows
         self._active: Job | None = None  # the cancellable background step (import/save/finish/export)
         self._phase: str | None = None
-        self._listening = False  # connected to the runner's progress signal
         self._details_event: dict[str, Any] | None = None
         self._charts_dirty = True
         self._infos: dict[str, Any] = {}
@@ -120,7 +119,6 @@ class LogsPage(QWidget):
         self.follow_timer.setInterval(FOLLOW_INTERVAL_MS)
         self.follow_timer.timeout.connect(self._poll_live)
         self.setAcceptDrops(True)
-        runner.sig_task_dropped.connect(self._on_dropped)
         self._build()
         self.refresh_datasets()
 
@@ -359,6 +357,8 @@ class LogsPage(QWidget):
             work,
             self._on_read,
             on_failure=self._on_step_failed,
+            on_progress=self._on_progress,
+            on_dropped=self._on_dropped,
             purpose="logs.import",
             label=f"Import {label}",
             parent=self,
@@ -395,6 +395,8 @@ class LogsPage(QWidget):
             work,
             lambda info: self._on_saved(info, report),
             on_failure=self._on_step_failed,
+            on_progress=self._on_progress,
+            on_dropped=self._on_dropped,
             purpose="logs.import",
             label="Save the dataset",
             parent=self,
@@ -422,6 +424,8 @@ class LogsPage(QWidget):
             work,
             lambda warnings: self._on_finished(ds, warnings),
             on_failure=self._on_step_failed,
+            on_progress=self._on_progress,
+            on_dropped=self._on_dropped,
             lane=f"dataset:{ds.id}",
             label="Read steps and details",
             parent=self,
@@ -450,9 +454,6 @@ class LogsPage(QWidget):
         self.progress.setVisible(True)
         self.cancel_button.setVisible(True)
         self.cancel_button.setText("Cancel export" if phase == "export" else "Cancel")
-        if not self._listening:
-            self._runner.sig_progress_changed.connect(self._on_progress)
-            self._listening = True
         self._update_buttons()
 
     def _end_step(self) -> None:
@@ -460,12 +461,10 @@ class LogsPage(QWidget):
         self._phase = None
         self.progress.setVisible(False)
         self.cancel_button.setVisible(False)
-        if self._listening:
-            self._runner.sig_progress_changed.disconnect(self._on_progress)
-            self._listening = False
         self._update_buttons()
 
-    def _on_progress(self, text: str, done: int, total: int) -> None:
+    def _on_progress(self, done: int, total: int, text: str) -> None:
+        """This page's own step (the runner reports each job's progress to its submitter)."""
         if total:
             self.progress.setRange(0, total)
             self.progress.setValue(done)
@@ -819,6 +818,8 @@ class LogsPage(QWidget):
             work,
             done,
             on_failure=self._on_step_failed,
+            on_progress=self._on_progress,
+            on_dropped=self._on_dropped,
             purpose="logs.export",
             label=f"Export {target.name}",
             parent=self,

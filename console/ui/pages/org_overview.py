@@ -393,6 +393,7 @@ class OrgOverview(QWidget):
         self.readiness_status.setText("Checking templates and users…")
         self._runner.run(lambda t: (org_id, load_readiness(api(), org_id, progress=t.progress)),
                          self._on_readiness,
+                         on_progress=lambda _d, _t, text: self.readiness_status.setText(f"Checking: {text}…"),
                          on_failure=self._on_readiness_failed, lane=org_id, purpose="org.readiness",
                          label=f"Checking readiness of {org_id}", parent=self)
 

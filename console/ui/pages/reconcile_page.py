@@ -331,10 +331,9 @@ class ReconcilePage(QWidget):
         self._set_busy(True)
         self.status.setText(f"Reading the users of {org_id}…")
         self._job = self._runner.run(_analyse, self._on_analysed, on_failure=self._on_analysis_failed,
+                                     on_progress=self._on_progress, on_dropped=self._on_dropped,
                                      lane=f"reconcile.{org_id}", purpose="reconcile.analyse",
                                      label=f"Analysing {org_id}", parent=self)
-        self._runner.sig_progress_changed.connect(self._on_progress)
-        self._runner.sig_task_dropped.connect(self._on_dropped)
 
     def cancel_analysis(self) -> None:
         if self._job is not None:
@@ -354,11 +353,9 @@ class ReconcilePage(QWidget):
         if self._job is None:
             return
         self._job = None
-        self._runner.sig_progress_changed.disconnect(self._on_progress)
-        self._runner.sig_task_dropped.disconnect(self._on_dropped)
         self._set_busy(False)
 
-    def _on_progress(self, text: str, done: int, total: int) -> None:
+    def _on_progress(self, done: int, total: int, text: str) -> None:
         if total:
             self.progress.setRange(0, total)
             self.progress.setValue(done)
@@ -366,9 +363,10 @@ class ReconcilePage(QWidget):
             self.status.setText(text)
 
     def _on_dropped(self, job: Any) -> None:
-        if job is self._job:
-            self._end_job()
-            self.status.setText("Analysis cancelled.")
+        if job is not self._job:
+            return  # an analysis superseded by a newer one: the newer one owns the busy state
+        self._end_job()
+        self.status.setText("Analysis cancelled.")
 
     def _on_analysed(self, result: tuple[Any, Any]) -> None:
         self._end_job()

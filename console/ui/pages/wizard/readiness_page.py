@@ -83,6 +83,8 @@ class ReadinessPage(WizardPage):
         self.set_status("Checking templates and users…")
         self.w.runner.run(lambda t: load_readiness(api(), org_id, progress=t.progress), self._on_checks,
                           on_failure=self._on_failed,
+                          on_progress=lambda _d, _t, text: self.set_status(f"Checking templates and users: "
+                                                                           f"{text}…"),
                           lane=org_id, purpose=f"enable.readiness.{org_id}", label="Checking readiness",
                           parent=self)
 

@@ -121,9 +121,8 @@ class TestPage(WizardPage):
         self.deep_cancel.setVisible(True)
         self.deep_cancel.setEnabled(True)
         self.deep_summary.setText("Checking…")
-        self.w.runner.sig_progress_changed.connect(self._on_deep_progress)
-        self.w.runner.sig_task_dropped.connect(self._on_dropped)
         self._deep_job = self.w.runner.run(_check, self._on_deep_done, on_failure=self._on_deep_failed,
+                                           on_progress=self._on_deep_progress, on_dropped=self._on_dropped,
                                            label="Deep conformance check", parent=self)
 
     def cancel_deep_check(self) -> None:
@@ -134,11 +133,12 @@ class TestPage(WizardPage):
 
     def _on_dropped(self, job: Any) -> None:
         """The runner drops a cancelled op's outcome; the check cleaned up before it stopped."""
-        if job is self._deep_job:
-            self._deep_finished()
-            self.deep_summary.setText("Cancelled. The test resources created so far were deleted.")
+        if job is not self._deep_job:
+            return
+        self._deep_finished()
+        self.deep_summary.setText("Cancelled. The test resources created so far were deleted.")
 
-    def _on_deep_progress(self, text: str, done: int, total: int) -> None:
+    def _on_deep_progress(self, done: int, total: int, text: str) -> None:
         if total:
             self.deep_progress.setRange(0, total)
             self.deep_progress.setValue(done)
@@ -146,8 +146,6 @@ class TestPage(WizardPage):
 
     def _deep_finished(self) -> None:
         self._deep_job = None
-        self.w.runner.sig_progress_changed.disconnect(self._on_deep_progress)
-        self.w.runner.sig_task_dropped.disconnect(self._on_dropped)
         self.deep_button.setEnabled(True)
         self.deep_progress.setVisible(False)
         self.deep_cancel.setVisible(False)
