@@ -5,7 +5,10 @@ handful of hash joins and aggregations over narrow columns (performance-notes §
 row is clean — the Entra user's UPN and mail are its own account's userName and email and no one else
 holds them — so each rule first narrows to the few rows that can be interesting (shared keys, rows
 whose keys differ from their account's, unlinked Entra users) and does the expensive comparisons
-on those only.
+on those only. On this machine fresh memory costs about a second per GB, so what is *materialised*
+matters as much as what is computed: the million-row passes keep only integer row ids (``pu.rowid``)
+and keys, account keys are a view, and the candidate findings and their evidence are views over the
+few rows each rule kept — nothing of a million rows is copied twice.
 
 Tables the loaders provide (see ``engine.py``): ``pu`` (platform users, keys ``un_k``/``e1_k``),
 ``ok`` (their further emails), ``e`` (Entra export, keys ``upn_k``/``mail_k``), ``ev`` (conflict
@@ -51,6 +54,45 @@ def _real(col: str) -> str:
     return f"({col} IS NOT NULL AND {col} <> '' AND NOT ends_with({col}, {PH}))"
 
 
+def _obj(alias: str = "") -> str:
+    """SQL: the Entra object an account stands for (``Account.idp_object``), computed where needed."""
+    p = f"{alias}." if alias else ""
+    return f"coalesce({p}external_id, {p}idp_link)"
+
+
+def member_order(alias: str = "") -> str:
+    """SQL ORDER BY of a finding's accounts (``fmembers``): unlinked first, then not SCIM-created, by
+    userName."""
+    p = f"{alias}." if alias else ""
+    return f"{p}obj IS NOT NULL, {p}by_scim, {p}user_name, {p}uid"
+
+
+def member_key(alias: str = "") -> str:
+    """SQL: :func:`member_order` as one sortable value (NULLs last, as there), for ``arg_min``/``arg_max``:
+    ordered aggregates sort every group apart and cost ~3 µs a row; most findings have two accounts."""
+    p = f"{alias}." if alias else ""
+    return (f"({p}obj IS NOT NULL, {p}by_scim IS NULL, {p}by_scim, {p}user_name IS NULL, {p}user_name, "
+            f"{p}uid)")
+
+
+def _listed(col: str, sep: str, members: str, alias: str = "") -> str:
+    """SQL: the subquery ``(fid, accounts, listed)`` that lists ``col`` of each finding's accounts in
+    :func:`member_order`, like ``string_agg(col, sep ORDER BY …)``; ``members`` is the FROM clause of
+    ``fmembers`` (aliased ``alias``) with whatever it joins."""
+    m = f"{alias}." if alias else ""
+    return f"""(
+  WITH two AS (SELECT {m}fid, count(*) AS n, arg_min_null({col}, {member_key(alias)}) AS a,
+                      arg_max_null({col}, {member_key(alias)}) AS b
+               FROM {members} WHERE {m}many GROUP BY {m}fid)
+  SELECT {m}fid, 1 AS accounts, {col} AS listed FROM {members} WHERE NOT {m}many
+  UNION ALL
+  SELECT fid, n, CASE WHEN a IS NULL OR b IS NULL THEN coalesce(a, b) ELSE a || '{sep}' || b END
+  FROM two WHERE n = 2
+  UNION ALL
+  SELECT {m}fid, count(*), string_agg({col}, '{sep}' ORDER BY {member_order(alias)}) FROM {members}
+  WHERE {m}many AND {m}fid IN (SELECT fid FROM two WHERE n > 2) GROUP BY {m}fid)"""
+
+
 def class_rows() -> list[tuple[str, int, str, int, int]]:
     """(class, rank, severity, severity rank, priority) for the ``classes`` table."""
     return [(str(c), info.rank, info.severity, SEVERITY_RANK[info.severity], CLASS_PRIORITY.index(c))
@@ -61,60 +103,58 @@ def key_rows() -> list[tuple[str, int]]:
     return [(k, i) for i, k in enumerate(KEY_ORDER)]
 
 
-CANDIDATES_DDL = """
-CREATE OR REPLACE TEMP TABLE cf (sig VARCHAR, cls VARCHAR, key_kind VARCHAR, value VARCHAR, obj VARCHAR,
-    detail VARCHAR, orank INTEGER);
-CREATE OR REPLACE TEMP TABLE cev (sig VARCHAR, uid VARCHAR, key_kind VARCHAR, value VARCHAR);
-"""
 # A candidate finding is named by ``sig``: its accounts' ids, sorted, comma-joined. Single-account
-# candidates of one account share a sig, so the most specific class wins without extra work.
+# candidates of one account share a sig, so the most specific class wins without extra work. Accounts
+# travel as ``rid`` (``pu.rowid``) next to their id: joins back to the million-row ``pu`` go by that
+# integer, never by the string id.
 
 PLATFORM_STEPS: list[tuple[str, str]] = [
+    # ``ak`` is a view: a million keys are grouped and probed, never copied. The further emails of
+    # multi-email accounts (few) are grouped once.
     ("account keys", f"""
-CREATE OR REPLACE TEMP TABLE ak AS
-SELECT id AS uid, un_k AS k, user_name AS raw, TRUE AS as_un FROM pu
- WHERE merged_into_id IS NULL AND {_real('un_k')}
-UNION ALL
-SELECT id, e1_k, e1, FALSE FROM pu
- WHERE merged_into_id IS NULL AND {_real('e1_k')} AND e1_k IS DISTINCT FROM un_k
-UNION ALL
-SELECT o.uid, o.k, min(o.raw), FALSE FROM ok o JOIN pu p ON p.id = o.uid
+CREATE OR REPLACE TEMP TABLE okk AS
+SELECT o.rid, o.uid, o.k, min(o.raw) AS raw, any_value({_obj('p')}) AS obj
+FROM ok o JOIN pu p ON p.rowid = o.rid
  WHERE p.merged_into_id IS NULL AND {_real('o.k')}
    AND o.k IS DISTINCT FROM p.un_k AND o.k IS DISTINCT FROM p.e1_k
- GROUP BY o.uid, o.k
+ GROUP BY o.rid, o.uid, o.k;
+CREATE OR REPLACE TEMP VIEW ak AS
+SELECT rowid AS rid, id AS uid, un_k AS k, user_name AS raw, TRUE AS as_un, {_obj()} AS obj FROM pu
+ WHERE merged_into_id IS NULL AND {_real('un_k')}
+UNION ALL
+SELECT rowid, id, e1_k, e1, FALSE, {_obj()} FROM pu
+ WHERE merged_into_id IS NULL AND {_real('e1_k')} AND e1_k IS DISTINCT FROM un_k
+UNION ALL
+SELECT rid, uid, k, raw, FALSE, obj FROM okk
 """),
+    # Grouping a million strings copies them into the hash table; grouping their 64-bit hashes does
+    # not. The hash only narrows: the few rows whose hash repeats are grouped again by the key itself,
+    # so a hash collision can never make two keys look shared.
     ("shared keys", """
-CREATE OR REPLACE TEMP TABLE sk AS SELECT k FROM ak GROUP BY k HAVING count(*) > 1
+CREATE OR REPLACE TEMP TABLE skh AS SELECT hash(k) AS h FROM ak GROUP BY ALL HAVING count(*) > 1;
+CREATE OR REPLACE TEMP TABLE sm AS
+SELECT * EXCLUDE (n) FROM (SELECT ak.*, count(*) OVER (PARTITION BY k) AS n FROM ak
+                           WHERE hash(k) IN (SELECT h FROM skh))
+WHERE n > 1;
+CREATE OR REPLACE TEMP TABLE sk AS SELECT DISTINCT k FROM sm
 """),
     ("shared-key groups", """
-CREATE OR REPLACE TEMP TABLE sm AS
-SELECT ak.*, p.obj FROM ak SEMI JOIN sk USING (k) JOIN pu p ON p.id = ak.uid;
 CREATE OR REPLACE TEMP TABLE pg AS
 SELECT k, string_agg(uid, ',' ORDER BY uid) AS sig, count(DISTINCT obj) AS n_obj,
        count(*) FILTER (WHERE obj IS NULL) AS n_unlinked, count(DISTINCT raw) AS n_raw,
        bool_or(as_un) AS any_un, min(raw) AS raw
 FROM sm GROUP BY k;
-DELETE FROM pg WHERE n_obj = 1 AND n_unlinked = 0;
-INSERT INTO cf
-SELECT sig, CASE WHEN n_obj >= 2 THEN 'email_collision' WHEN n_raw > 1 THEN 'case_only'
-                 WHEN n_obj = 1 THEN 'manual_twin' ELSE 'email_collision' END,
-       CASE WHEN any_un THEN 'userName' ELSE 'email' END, raw, NULL,
-       CASE WHEN n_obj >= 2 THEN 'two_idp_objects' WHEN n_obj = 0 AND n_raw = 1 THEN 'unlinked_accounts'
-            ELSE 'shared_address' END, 2
-FROM pg;
-INSERT INTO cev
-SELECT pg.sig, sm.uid, CASE WHEN sm.as_un THEN 'userName' ELSE 'email' END, sm.raw FROM pg JOIN sm USING (k)
+DELETE FROM pg WHERE n_obj = 1 AND n_unlinked = 0
 """),
     ("shared externalId", """
-CREATE OR REPLACE TEMP TABLE xd AS SELECT external_id FROM pu
- WHERE merged_into_id IS NULL AND external_id IS NOT NULL GROUP BY external_id HAVING count(*) > 1;
-CREATE OR REPLACE TEMP TABLE xm AS SELECT p.external_id, p.id FROM pu p SEMI JOIN xd USING (external_id)
- WHERE p.merged_into_id IS NULL;
+CREATE OR REPLACE TEMP TABLE xh AS SELECT hash(external_id) AS h FROM pu
+ WHERE merged_into_id IS NULL AND external_id IS NOT NULL GROUP BY ALL HAVING count(*) > 1;
+CREATE OR REPLACE TEMP TABLE xm AS SELECT external_id, id, rid FROM (
+  SELECT external_id, id, rowid AS rid, count(*) OVER (PARTITION BY external_id) AS n FROM pu
+  WHERE merged_into_id IS NULL AND external_id IS NOT NULL AND hash(external_id) IN (SELECT h FROM xh))
+WHERE n > 1;
 CREATE OR REPLACE TEMP TABLE xg AS SELECT external_id, string_agg(id, ',' ORDER BY id) AS sig FROM xm
- GROUP BY external_id;
-INSERT INTO cf
-SELECT sig, 'scim_twins', 'externalId', external_id, external_id, 'shared_external_id', 2 FROM xg;
-INSERT INTO cev SELECT xg.sig, xm.id, 'externalId', xm.external_id FROM xg JOIN xm USING (external_id)
+ GROUP BY external_id
 """),
 ]
 
@@ -123,7 +163,7 @@ INSERT INTO cev SELECT xg.sig, xm.id, 'externalId', xm.external_id FROM xg JOIN 
 # Entra users whose UPN/mail several accounts hold, and accounts without email whose Entra user has one.
 # (Findings show the Entra user's UPN/mail when it is one of these rows: nothing else needs them.)
 _INTERESTING = f"""
-       p.id IS NULL OR p.multi
+       p.uid IS NULL OR p.multi
     OR NOT (e.upn_k IS NOT DISTINCT FROM p.un_k OR e.upn_k IS NOT DISTINCT FROM p.e1_k)
     OR (e.mail_k IS NOT NULL
         AND NOT (e.mail_k IS NOT DISTINCT FROM p.un_k OR e.mail_k IS NOT DISTINCT FROM p.e1_k))
@@ -132,23 +172,23 @@ _INTERESTING = f"""
     OR e.upn_k IN (SELECT k FROM sk) OR e.mail_k IN (SELECT k FROM sk)"""
 
 ENTRA_STEPS: list[tuple[str, str]] = [
+    # One pass over the export: an Entra user meets the accounts whose externalId is its object id
+    # (kept when interesting) and those whose stored link alone names it (always kept: rare, and a
+    # link that disagrees with externalId is itself worth a look). An Entra user with neither is
+    # unlinked (uid NULL).
     ("links to Entra users", f"""
-CREATE OR REPLACE TEMP TABLE el0 AS
-SELECT e.object_id, p.id AS uid, p.idp_link = e.object_id AS by_link
-FROM (SELECT object_id, upn_k, mail_k FROM e) e
-LEFT JOIN (SELECT id, external_id, idp_link, un_k, e1_k, multi FROM pu
-           WHERE merged_into_id IS NULL AND external_id IS NOT NULL) p ON p.external_id = e.object_id
-WHERE {_INTERESTING};
 CREATE OR REPLACE TEMP TABLE el AS
-SELECT l.object_id, l.uid, CASE WHEN l.by_link THEN 'idp_link' ELSE 'externalId' END AS via,
-       e.upn, e.upn_k, e.mail, e.mail_k, e.enabled, p.un_k, p.e1, p.e1_k
-FROM el0 l JOIN (SELECT * FROM e SEMI JOIN el0 USING (object_id)) e USING (object_id)
-LEFT JOIN (SELECT id, un_k, e1, e1_k FROM pu WHERE id IN (SELECT uid FROM el0)) p ON p.id = l.uid
-UNION ALL
-SELECT e.object_id, p.id, 'idp_link', e.upn, e.upn_k, e.mail, e.mail_k, e.enabled, p.un_k, p.e1, p.e1_k
-FROM e JOIN (SELECT * FROM pu WHERE merged_into_id IS NULL AND idp_link IS NOT NULL
-             AND idp_link IS DISTINCT FROM external_id) p ON p.idp_link = e.object_id;
-DELETE FROM el WHERE uid IS NULL AND object_id IN (SELECT object_id FROM el WHERE uid IS NOT NULL)
+SELECT e.object_id, p.uid, p.rid, CASE WHEN p.by_link THEN 'idp_link' ELSE 'externalId' END AS via,
+       p.link_only, e.upn, e.upn_k, e.mail, e.mail_k, e.enabled, p.un_k, p.e1, p.e1_k
+FROM e LEFT JOIN (
+    SELECT external_id AS link_key, FALSE AS link_only, idp_link = external_id AS by_link, rowid AS rid,
+           id AS uid, multi, un_k, e1, e1_k FROM pu
+     WHERE merged_into_id IS NULL AND external_id IS NOT NULL
+    UNION ALL
+    SELECT idp_link, TRUE, TRUE, rowid, id, multi, un_k, e1, e1_k FROM pu
+     WHERE merged_into_id IS NULL AND idp_link IS NOT NULL AND idp_link IS DISTINCT FROM external_id
+  ) p ON p.link_key = e.object_id
+WHERE p.link_only OR {_INTERESTING}
 """),
 ]
 
@@ -173,122 +213,183 @@ SELECT row_number() OVER () AS wid, * FROM (
             unnest(string_split(mails, chr(31))) FROM ev WHERE wants AND coalesce(mail_ks, '') <> '')
 )
 """),
-    ("accounts of each Entra user", """
+    # The accounts that stand for an exported Entra user (externalId or stored link) are already in
+    # ``el`` (its link-only accounts, its interesting externalId accounts) and ``xm`` (all of them when
+    # several share the externalId); only an Entra user with link-only accounts and one clean
+    # externalId account needs a look back at ``pu`` (a probe with an empty build side costs nothing).
+    # The logs' wants name objects that need not be in the export, so they are matched in ``pu``.
+    ("accounts of each Entra user", f"""
 CREATE OR REPLACE TEMP TABLE wown AS
-SELECT DISTINCT wid, uid FROM (
-  SELECT w.wid, p.id AS uid FROM wants w JOIN pu p ON p.obj = w.obj WHERE p.merged_into_id IS NULL
+SELECT DISTINCT wid, rid, uid FROM (
+  SELECT w.wid, l.rid, l.uid FROM wants w JOIN el l ON l.object_id = w.obj
+   WHERE w.src = 'export' AND l.rid IS NOT NULL
   UNION ALL
-  SELECT w.wid, p.id FROM wants w JOIN (SELECT id, idp_link FROM pu WHERE merged_into_id IS NULL
-      AND idp_link IS NOT NULL AND idp_link IS DISTINCT FROM external_id) p ON p.idp_link = w.obj
+  SELECT w.wid, x.rid, x.id FROM wants w JOIN xm x ON x.external_id = w.obj WHERE w.src = 'export'
   UNION ALL
-  SELECT w.wid, p.id FROM (SELECT * FROM wants WHERE uid_hint IS NOT NULL) w JOIN pu p ON p.id = w.uid_hint
+  SELECT w.wid, p.rowid, p.id FROM (SELECT * FROM wants WHERE src = 'export'
+                                      AND obj IN (SELECT object_id FROM el WHERE link_only)) w
+      JOIN pu p ON p.external_id = w.obj WHERE p.merged_into_id IS NULL
+  UNION ALL
+  SELECT w.wid, p.rowid, p.id FROM (SELECT * FROM wants WHERE src = 'log') w JOIN pu p ON {_obj('p')} = w.obj
    WHERE p.merged_into_id IS NULL
   UNION ALL
-  SELECT w.wid, p.id FROM (SELECT * FROM wants WHERE scim_hint IS NOT NULL) w JOIN pu p
+  SELECT w.wid, p.rid, p.id FROM (SELECT * FROM wants WHERE src = 'log') w
+      JOIN (SELECT rowid AS rid, id, idp_link FROM pu WHERE merged_into_id IS NULL AND idp_link IS NOT NULL
+            AND idp_link IS DISTINCT FROM external_id) p ON p.idp_link = w.obj
+  UNION ALL
+  SELECT w.wid, p.rowid, p.id FROM (SELECT * FROM wants WHERE uid_hint IS NOT NULL) w
+      JOIN pu p ON p.id = w.uid_hint WHERE p.merged_into_id IS NULL
+  UNION ALL
+  SELECT w.wid, p.rowid, p.id FROM (SELECT * FROM wants WHERE scim_hint IS NOT NULL) w JOIN pu p
       ON p.scim_id = w.scim_hint WHERE p.merged_into_id IS NULL)
 """),
+    # ``who``: the evidence of the Entra user's own accounts (how each stands for it).
     ("foreign holders", """
-CREATE OR REPLACE TEMP TABLE wh0 AS
-SELECT w.wid, w.obj, w.k, w.raw, w.src, w.attr, w.enabled, ak.uid AS holder, ak.raw AS hraw, ak.as_un
-FROM wants w JOIN ak ON ak.k = w.k;
 CREATE OR REPLACE TEMP TABLE wh AS
-SELECT row_number() OVER () AS rid, wh0.*, p.obj AS hobj
-FROM wh0 JOIN pu p ON p.id = wh0.holder
-WHERE NOT EXISTS (SELECT 1 FROM wown o WHERE o.wid = wh0.wid AND o.uid = wh0.holder);
+SELECT row_number() OVER () AS hid, * FROM (
+  SELECT w.wid, w.obj, w.k, w.raw, w.src, w.attr, w.enabled, ak.rid AS hrid, ak.uid AS holder,
+         ak.raw AS hraw, ak.as_un, ak.obj AS hobj
+  FROM wants w JOIN ak ON ak.k = w.k
+  WHERE NOT EXISTS (SELECT 1 FROM wown o WHERE o.wid = w.wid AND o.rid = ak.rid));
 CREATE OR REPLACE TEMP TABLE whm AS
-SELECT rid, holder AS uid, TRUE AS is_holder FROM wh
-UNION ALL SELECT wh.rid, o.uid, FALSE FROM wh JOIN wown o USING (wid);
+SELECT hid, hrid AS rid, holder AS uid, TRUE AS is_holder FROM wh
+UNION ALL SELECT wh.hid, o.rid, o.uid, FALSE FROM wh JOIN wown o USING (wid);
 CREATE OR REPLACE TEMP TABLE whs AS
 SELECT wh.*, s.sig, s.n_own FROM wh JOIN (
-  SELECT rid, string_agg(uid, ',' ORDER BY uid) AS sig, count(*) FILTER (WHERE NOT is_holder) AS n_own
-  FROM whm GROUP BY rid) s USING (rid)
+  SELECT hid, string_agg(uid, ',' ORDER BY uid) AS sig, count(*) FILTER (WHERE NOT is_holder) AS n_own
+  FROM whm GROUP BY hid) s USING (hid)
 WHERE wh.hobj IS NOT NULL OR s.n_own > 0 OR wh.src = 'log';
-INSERT INTO cf
-SELECT sig, CASE WHEN hobj IS NOT NULL THEN 'email_collision'
-                 WHEN n_own > 0 AND hraw <> raw THEN 'case_only'
-                 WHEN n_own > 0 THEN 'manual_twin' ELSE 'email_collision' END,
-       CASE WHEN as_un THEN 'userName' ELSE 'email' END, hraw, obj,
-       CASE WHEN src = 'log' THEN 'log_conflict' ELSE 'entra_wants' END,
-       CASE WHEN src = 'export' AND enabled THEN 0 WHEN src = 'export' THEN 1 ELSE 2 END
-FROM whs;
-INSERT INTO cev SELECT sig, holder, CASE WHEN as_un THEN 'userName' ELSE 'email' END, hraw FROM whs;
-INSERT INTO cev
-SELECT whs.sig, p.id,
+CREATE OR REPLACE TEMP TABLE who AS
+SELECT whs.sig, whm.rid, p.id AS uid,
        CASE WHEN p.idp_link = whs.obj THEN 'idp_link' WHEN p.external_id = whs.obj THEN 'externalId'
-            ELSE 'userName' END,
-       CASE WHEN p.idp_link = whs.obj OR p.external_id = whs.obj THEN whs.obj ELSE p.user_name END
-FROM whs JOIN whm ON whm.rid = whs.rid AND NOT whm.is_holder JOIN pu p ON p.id = whm.uid
+            ELSE 'userName' END AS key_kind,
+       CASE WHEN p.idp_link = whs.obj OR p.external_id = whs.obj THEN whs.obj ELSE p.user_name END AS value
+FROM whs JOIN whm ON whm.hid = whs.hid AND NOT whm.is_holder JOIN pu p ON p.rowid = whm.rid
 """),
 ]
 
 STALE_STEP = ("stale emails", f"""
 CREATE OR REPLACE TEMP TABLE st AS
-SELECT object_id, uid, via, e1, upn, mail,
+SELECT object_id, rid, uid, via, e1, upn, mail,
        CASE WHEN mail_k IS NULL THEN 'mail_removed' ELSE 'mail_changed' END AS detail
 FROM el
 WHERE uid IS NOT NULL AND {_real('e1_k')} AND (
       (mail_k IS NULL AND e1_k IS DISTINCT FROM upn_k)
    OR (mail_k IS NOT NULL AND e1_k <> mail_k
-       AND object_id NOT IN (SELECT obj FROM whs WHERE src = 'export' AND attr = 'mail')));
-INSERT INTO cf SELECT uid, 'stale_email', via, e1, object_id, detail, 2 FROM st;
-INSERT INTO cev SELECT uid, uid, via, object_id FROM st UNION ALL SELECT uid, uid, 'email', e1 FROM st
+       AND object_id NOT IN (SELECT obj FROM whs WHERE src = 'export' AND attr = 'mail')))
 """)
 
 HYGIENE_STEP = ("userName ≠ email, no email", f"""
 CREATE OR REPLACE TEMP TABLE hy AS
-SELECT id, user_name, e1, obj, CASE WHEN emails = '' THEN 'no_email' ELSE 'username_not_email' END AS cls
+SELECT rowid AS rid, id, user_name, e1, {_obj()} AS obj,
+       CASE WHEN emails = '' THEN 'no_email' ELSE 'username_not_email' END AS cls
 FROM pu WHERE merged_into_id IS NULL
-  AND (emails = '' OR ({_real('e1_k')} AND {_real('un_k')} AND un_k <> e1_k));
-INSERT INTO cf SELECT id, cls, CASE cls WHEN 'no_email' THEN 'userName' ELSE 'email' END,
-                      CASE cls WHEN 'no_email' THEN user_name ELSE e1 END, obj, '', 2 FROM hy;
-INSERT INTO cev SELECT id, id, 'userName', user_name FROM hy
+  AND (emails = '' OR ({_real('e1_k')} AND {_real('un_k')} AND un_k <> e1_k))
 """)
 
 _DUPLICATES = "('manual_twin', 'scim_twins', 'email_collision', 'case_only')"
+_MEMBER_TEXT = "concat_ws(' ', m.user_name, replace(p.emails, chr(31), ' '), p.display_name, m.uid)"
+
+
+# Every rule's candidates (``cf``) and the keys that tied their accounts (``cev``), read straight from
+# the rules' own small tables: views, so nothing is copied (the evidence is read again only for the
+# findings someone opens).
+CANDIDATE_VIEWS = """
+CREATE OR REPLACE TEMP VIEW cf AS
+SELECT sig, CASE WHEN n_obj >= 2 THEN 'email_collision' WHEN n_raw > 1 THEN 'case_only'
+                 WHEN n_obj = 1 THEN 'manual_twin' ELSE 'email_collision' END AS cls,
+       CASE WHEN any_un THEN 'userName' ELSE 'email' END AS key_kind, raw AS value, NULL::VARCHAR AS obj,
+       CASE WHEN n_obj >= 2 THEN 'two_idp_objects' WHEN n_obj = 0 AND n_raw = 1 THEN 'unlinked_accounts'
+            ELSE 'shared_address' END AS detail, 2 AS orank, NULL::BIGINT AS rid1
+FROM pg
+UNION ALL
+SELECT sig, 'scim_twins', 'externalId', external_id, external_id, 'shared_external_id', 2, NULL FROM xg
+UNION ALL
+SELECT sig, CASE WHEN hobj IS NOT NULL THEN 'email_collision'
+                 WHEN n_own > 0 AND hraw <> raw THEN 'case_only'
+                 WHEN n_own > 0 THEN 'manual_twin' ELSE 'email_collision' END,
+       CASE WHEN as_un THEN 'userName' ELSE 'email' END, hraw, obj,
+       CASE WHEN src = 'log' THEN 'log_conflict' ELSE 'entra_wants' END,
+       CASE WHEN src = 'export' AND enabled THEN 0 WHEN src = 'export' THEN 1 ELSE 2 END,
+       CASE WHEN n_own = 0 THEN hrid END
+FROM whs
+UNION ALL
+SELECT uid, 'stale_email', via, e1, object_id, detail, 2, rid FROM st
+UNION ALL
+SELECT id, cls, CASE cls WHEN 'no_email' THEN 'userName' ELSE 'email' END,
+       CASE cls WHEN 'no_email' THEN user_name ELSE e1 END, obj, '', 2, rid FROM hy;
+CREATE OR REPLACE TEMP VIEW cmm AS
+SELECT pg.sig, sm.rid, sm.uid FROM pg JOIN sm USING (k)
+UNION ALL SELECT xg.sig, xm.rid, xm.id FROM xg JOIN xm USING (external_id)
+UNION ALL SELECT whs.sig, whm.rid, whm.uid FROM whs JOIN whm USING (hid) WHERE whs.n_own > 0;
+CREATE OR REPLACE TEMP VIEW cev AS
+SELECT pg.sig, sm.rid, sm.uid, CASE WHEN sm.as_un THEN 'userName' ELSE 'email' END AS key_kind,
+       sm.raw AS value
+FROM pg JOIN sm USING (k)
+UNION ALL SELECT xg.sig, xm.rid, xm.id, 'externalId', xm.external_id FROM xg JOIN xm USING (external_id)
+UNION ALL SELECT sig, hrid, holder, CASE WHEN as_un THEN 'userName' ELSE 'email' END, hraw FROM whs
+UNION ALL SELECT sig, rid, uid, key_kind, value FROM who
+UNION ALL SELECT uid, rid, uid, via, object_id FROM st
+UNION ALL SELECT uid, rid, uid, 'email', e1 FROM st
+UNION ALL SELECT id, rid, id, 'userName', user_name FROM hy
+"""
 
 # One finding per set of accounts (the most specific reading wins); the weak single-account signals
 # of accounts a duplicate finding already covers are dropped; the findings are numbered.
 ASSEMBLE_STEPS: list[tuple[str, str]] = [
-    ("one finding per set of accounts", f"""
+    ("one finding per set of accounts", CANDIDATE_VIEWS + f""";
 CREATE OR REPLACE TEMP TABLE fg AS
-SELECT substr(md5(cls || '|' || sig), 1, 16) AS fid, sig, cls, key_kind, value, detail, obj FROM (
-  SELECT cf.*, row_number() OVER (
-           PARTITION BY sig
-           ORDER BY c.prio, CASE cf.detail WHEN 'entra_wants' THEN 0 WHEN 'log_conflict' THEN 2 ELSE 1 END,
-                    cf.orank, coalesce(kr.r, 9), cf.value, coalesce(cf.obj, '')) AS pick
-  FROM cf JOIN classes c USING (cls) LEFT JOIN key_rank kr ON kr.key_kind = cf.key_kind)
-WHERE pick = 1;
+SELECT substr(md5(b.cls || '|' || sig), 1, 16) AS fid, sig, b.cls, b.key_kind, b.value, b.detail, b.obj, rid1
+FROM (
+  SELECT sig, any_value(rid1) AS rid1,
+         arg_min({{'cls': cf.cls, 'key_kind': cf.key_kind, 'value': cf.value, 'detail': cf.detail,
+                  'obj': cf.obj}},
+                 (c.prio, CASE cf.detail WHEN 'entra_wants' THEN 0 WHEN 'log_conflict' THEN 2 ELSE 1 END,
+                  cf.orank, coalesce(kr.r, 9), cf.value IS NULL, coalesce(cf.value, ''),
+                  coalesce(cf.obj, ''))) AS b
+  FROM cf JOIN classes c USING (cls) LEFT JOIN key_rank kr ON kr.key_kind = cf.key_kind
+  GROUP BY sig);
 CREATE OR REPLACE TEMP TABLE dup_members AS
 SELECT DISTINCT unnest(string_split(sig, ',')) AS uid FROM fg
 WHERE cls IN {_DUPLICATES} AND contains(sig, ',');
 DELETE FROM fg WHERE cls IN ('username_not_email', 'stale_email') AND sig IN (SELECT uid FROM dup_members)
 """),
-    ("findings table", """
-CREATE OR REPLACE TEMP TABLE fm0 AS SELECT fid, unnest(string_split(sig, ',')) AS uid FROM fg;
+    # A finding's accounts: its own account (single-account candidates carry it as ``rid1``) or the
+    # members the multi-account rules kept (``cmm``). Only what orders and names them is copied; the
+    # rest of an account is read from ``pu`` by rid when someone opens the finding.
+    ("findings table", f"""
 CREATE OR REPLACE TEMP TABLE fmembers AS
-SELECT m.fid, m.uid,
-       row_number() OVER (PARTITION BY m.fid ORDER BY p.obj IS NOT NULL, p.created_via = 'scim', p.user_name,
-                          m.uid) AS pos,
-       p.user_name, p.emails, p.display_name, p.obj
-FROM fm0 m JOIN pu p ON p.id = m.uid;
+SELECT m.fid, m.many, m.rid, m.uid, p.user_name, {_obj('p')} AS obj, p.created_via = 'scim' AS by_scim
+FROM (SELECT fid, FALSE AS many, rid1 AS rid, sig AS uid FROM fg WHERE rid1 IS NOT NULL
+      UNION ALL
+      SELECT DISTINCT fg.fid, TRUE, c.rid, c.uid FROM fg JOIN cmm c USING (sig) WHERE fg.rid1 IS NULL) m
+JOIN pu p ON p.rowid = m.rid;
 CREATE OR REPLACE TABLE findings AS
 SELECT fg.fid, fg.cls, c.rank, c.severity, c.sev_rank,
        fg.key_kind, fg.value, fg.detail, fg.sig, fg.obj AS object_id, e.upn AS entra_upn,
-       e.mail AS entra_mail, n.accounts, 0 AS log_events, n.user_names,
-       lower(concat_ws(' ', n.text, fg.value, fg.obj, e.upn, e.mail, fg.cls, fg.detail)) AS search
+       e.mail AS entra_mail, n.accounts, 0 AS log_events, n.listed AS user_names
 FROM fg JOIN classes c USING (cls)
-JOIN (SELECT fid, count(*) AS accounts, string_agg(user_name, ', ' ORDER BY pos) AS user_names,
-             string_agg(concat_ws(' ', user_name, replace(emails, chr(31), ' '), display_name, uid), ' '
-                        ORDER BY pos) AS text
-      FROM fmembers GROUP BY fid) n ON n.fid = fg.fid
-LEFT JOIN ew e ON e.object_id = fg.obj
+JOIN {_listed('user_name', ', ', 'fmembers')} n ON n.fid = fg.fid
+LEFT JOIN ew e ON e.object_id = fg.obj;
+DROP TABLE IF EXISTS fsearch
 """),
 ]
 
+# The text a search box filters on (accounts, keys, Entra UPN/mail, class), lowercased: built on the
+# first text filter, not by every analysis (most never search; a million-finding org pays ~0.2 s once).
+SEARCH_DDL = f"""
+CREATE TABLE IF NOT EXISTS fsearch AS
+SELECT f.fid, lower(concat_ws(' ', n.listed, f.value, f.object_id, f.entra_upn, f.entra_mail, f.cls,
+                              f.detail)) AS search
+FROM findings f
+JOIN {_listed(_MEMBER_TEXT, ' ', 'fmembers m JOIN pu p ON p.rowid = m.rid', 'm')} n USING (fid)
+"""
+SEARCH_WHERE = "fid IN (SELECT fid FROM fsearch WHERE contains(search, ?))"
+
 LOG_EVIDENCE_STEP = ("log evidence", """
 CREATE OR REPLACE TEMP TABLE fkv AS
-SELECT m.fid, ak.k AS v FROM fmembers m JOIN ak ON ak.uid = m.uid
-UNION SELECT m.fid, p.scim_id FROM fmembers m JOIN pu p ON p.id = m.uid WHERE p.scim_id IS NOT NULL
+SELECT m.fid, ak.k AS v FROM fmembers m JOIN ak ON ak.rid = m.rid
+UNION SELECT m.fid, p.scim_id FROM fmembers m JOIN pu p ON p.rowid = m.rid WHERE p.scim_id IS NOT NULL
 UNION SELECT fid, obj FROM fmembers WHERE obj IS NOT NULL
 UNION SELECT fid, uid FROM fmembers
 UNION SELECT fid, object_id FROM findings WHERE object_id IS NOT NULL;
@@ -304,10 +405,6 @@ UPDATE findings SET log_events = c.n FROM (SELECT fid, count(*) AS n FROM flog G
 """)
 NO_LOG_EVIDENCE_STEP = ("log evidence", "CREATE OR REPLACE TABLE flog (fid VARCHAR, seq BIGINT)")
 
-EVIDENCE_STEP = ("key evidence", """
-CREATE OR REPLACE TABLE fevidence AS
-SELECT DISTINCT f.fid, cev.uid, cev.key_kind, cev.value FROM cev JOIN findings f ON f.sig = cev.sig
-""")
 
 # Only collisions use it (a holder whose Entra user is gone has a stale link to clear).
 ABSENT_STEP = ("Entra users gone", """

@@ -70,13 +70,14 @@ assert max(map(ord, ASCII_WHITESPACE)) <= 32  # so "first and last character > '
 # The key of a value DuckDB can fold alone: pure ASCII (casefold = lower, NFC = identity) with no
 # whitespace at either end (nothing for str.strip). Everything else (NULL here) is folded by Python.
 _EMPTY_TABLES = """
-CREATE TEMP MACRO akey(x) AS CASE WHEN strlen(x) = length(x) AND x[1] > ' ' AND x[-1] > ' ' THEN lower(x) END;
+CREATE TEMP MACRO akey(x) AS
+    CASE WHEN strlen(x) = length(x) AND ord(x) > 32 AND x[-1] > ' ' THEN lower(x) END;
 CREATE TABLE pu (id VARCHAR, user_name VARCHAR, un_k VARCHAR, display_name VARCHAR, emails VARCHAR,
     e1 VARCHAR, e1_k VARCHAR, multi BOOLEAN, active BOOLEAN, created_via VARCHAR, version INTEGER,
     scim_id VARCHAR,
-    external_id VARCHAR, idp_link VARCHAR, obj VARCHAR, merged_into_id VARCHAR, work_areas INTEGER,
+    external_id VARCHAR, idp_link VARCHAR, merged_into_id VARCHAR, work_areas INTEGER,
     last_login_at VARCHAR, created_at VARCHAR);
-CREATE TABLE ok (uid VARCHAR, raw VARCHAR, k VARCHAR);
+CREATE TABLE ok (rid BIGINT, uid VARCHAR, raw VARCHAR, k VARCHAR);
 CREATE TABLE e (object_id VARCHAR, upn VARCHAR, upn_k VARCHAR, mail VARCHAR, mail_k VARCHAR,
     display_name VARCHAR, enabled BOOLEAN);
 CREATE TABLE ev (seq BIGINT, time VARCHAR, error_code VARCHAR, http_status INTEGER, reason VARCHAR,
@@ -238,11 +239,11 @@ class ReconcileEngine:
             try:
                 self.con.execute(f"""
 CREATE OR REPLACE TABLE pu AS
-SELECT id, user_name, akey(user_name) AS un_k, display_name, emails, e1, akey(e1) AS e1_k,
+SELECT id, user_name, akey(user_name) AS un_k, display_name, emails, e1,
+       CASE WHEN e1 = user_name THEN akey(user_name) ELSE akey(e1) END AS e1_k,
        contains(emails, chr(31)) AS multi, active,
        created_via, coalesce(try_cast(version AS INTEGER), 0) AS version, nullif(scim_id, '') AS scim_id,
        nullif(external_id, '') AS external_id, nullif(idp_link, '') AS idp_link,
-       coalesce(nullif(external_id, ''), nullif(idp_link, '')) AS obj,
        nullif(merged_into_id, '') AS merged_into_id,
        coalesce(try_cast(work_areas AS INTEGER), 0) AS work_areas, nullif(last_login_at, '') AS last_login_at,
        nullif(created_at, '') AS created_at
@@ -252,8 +253,8 @@ FROM (SELECT * EXCLUDE (display_name, emails, active), nullif(display_name, '') 
             except duckdb.InvalidInputException as exc:
                 raise _csv_error("platform users snapshot", path, exc) from None
             self.con.execute("""
-CREATE OR REPLACE TABLE ok AS SELECT uid, raw, akey(raw) AS k FROM (
-  SELECT id AS uid, unnest(string_split(emails, chr(31))) AS raw FROM pu WHERE multi)
+CREATE OR REPLACE TABLE ok AS SELECT rid, uid, raw, akey(raw) AS k FROM (
+  SELECT rowid AS rid, id AS uid, unnest(string_split(emails, chr(31))) AS raw FROM pu WHERE multi)
 WHERE raw <> ''""")
             self._fill_keys("pu", [("user_name", "un_k"), ("e1", "e1_k")])
             self._fill_keys("ok", [("raw", "k")])
@@ -269,7 +270,7 @@ WHERE raw <> ''""")
         columns = {f"c{i}": "VARCHAR" for i in range(layout.columns)}
 
         picked = ", ".join(
-            (f"nullif(trim(c{layout.index[name]}), '')" if name in layout.index else "NULL::VARCHAR")
+            (f"nullif({_trimmed(f'c{layout.index[name]}')}, '')" if name in layout.index else "NULL::VARCHAR")
             + f" AS {name}" for name in ("object_id", "upn", "mail", "display_name", "enabled"))
         off = "('true', 'yes', '1')" if layout.blocked_column else "('false', 'no', '0')"
         with self.lock, self._watched(token):
@@ -278,7 +279,8 @@ WHERE raw <> ''""")
                 self.con.execute(f"""
 CREATE OR REPLACE TABLE e AS
 SELECT coalesce(object_id, 'row:' || coalesce(lower(upn), '')) AS object_id, upn, akey(upn) AS upn_k,
-       mail, akey(mail) AS mail_k, coalesce(display_name, '') AS display_name,
+       mail, CASE WHEN mail = upn THEN akey(upn) ELSE akey(mail) END AS mail_k,
+       coalesce(display_name, '') AS display_name,
        coalesce(lower(enabled) NOT IN {off}, TRUE) AS enabled
 FROM (SELECT {picked} FROM read_csv(?, columns={columns!r}, header=false, skip=1, auto_detect=false, delim=?,
                                     quote='"', escape='"'))
@@ -323,9 +325,8 @@ FROM (SELECT {picked} FROM read_csv(?, columns={columns!r}, header=false, skip=1
         started = time.perf_counter()
         steps = [*A.PLATFORM_STEPS, *A.ENTRA_STEPS, *A.WANTS_STEPS, A.STALE_STEP, A.HYGIENE_STEP,
                  *A.ASSEMBLE_STEPS, A.LOG_EVIDENCE_STEP if self.log_events else A.NO_LOG_EVIDENCE_STEP,
-                 A.EVIDENCE_STEP, A.ABSENT_STEP if self.entra_rows else A.NO_ABSENT_STEP]
+                 A.ABSENT_STEP if self.entra_rows else A.NO_ABSENT_STEP]
         with self.lock, self._watched(token):
-            self.con.execute(A.CANDIDATES_DDL)
             self.timings = []
             for i, (label, sql) in enumerate(steps):
                 if token.cancelled():
@@ -355,6 +356,9 @@ FROM (SELECT {picked} FROM read_csv(?, columns={columns!r}, header=false, skip=1
                  text: str | None = None) -> list[Finding]:
         """Findings (without their log events; :meth:`finding` has them), most specific class first."""
         where, params = _where(ids, cls, text)
+        if text and text.strip():
+            with self.lock:
+                self.con.execute(A.SEARCH_DDL)
         return self._findings(where, params, with_logs=False)
 
     def plan(self, ids: Iterable[str] | None = None, cls: str | Iterable[str] | None = None,
@@ -374,14 +378,16 @@ FROM (SELECT {picked} FROM read_csv(?, columns={columns!r}, header=false, skip=1
                 f"FROM findings f WHERE {where} ORDER BY f.rank, f.fid", params).fetchall()
             if not base:
                 return []
-            self.con.execute("CREATE OR REPLACE TEMP TABLE fsel AS SELECT f.fid, f.object_id FROM findings f "
+            self.con.execute("CREATE OR REPLACE TEMP TABLE fsel AS "
+                             "SELECT f.fid, f.sig, f.object_id FROM findings f "
                              f"WHERE {where}", params)
             members = self.con.execute(
                 f"SELECT m.fid, {', '.join('p.' + c for c in acc_cols)} FROM fmembers m "
-                "SEMI JOIN fsel USING (fid) JOIN pu p ON p.id = m.uid ORDER BY m.fid, m.pos").fetchall()
-            evidence = self.con.execute(
-                "SELECT v.fid, v.uid, v.key_kind, v.value FROM fevidence v SEMI JOIN fsel USING (fid) "
-                "ORDER BY v.fid, v.uid, v.key_kind, v.value").fetchall()
+                "SEMI JOIN fsel USING (fid) JOIN pu p ON p.rowid = m.rid "
+                f"ORDER BY m.fid, {A.member_order('m')}").fetchall()
+            evidence = self.con.execute(  # the candidates' keys, collected per set of accounts (``sig``)
+                "SELECT DISTINCT s.fid, c.uid, c.key_kind, c.value FROM cev c JOIN fsel s USING (sig) "
+                "ORDER BY s.fid, c.uid, c.key_kind, c.value").fetchall()
             entra = self.con.execute(
                 "SELECT DISTINCT e.object_id, e.upn, e.mail, e.enabled, e.display_name FROM e "
                 "WHERE e.object_id IN (SELECT object_id FROM fsel WHERE object_id IS NOT NULL)").fetchall()
@@ -420,6 +426,11 @@ FROM (SELECT {picked} FROM read_csv(?, columns={columns!r}, header=false, skip=1
         return out
 
 
+def _trimmed(col: str) -> str:
+    """SQL: ``trim(col)``, paid only by the rare value that has a space at an end."""
+    return f"CASE WHEN starts_with({col}, ' ') OR ends_with({col}, ' ') THEN trim({col}) ELSE {col} END"
+
+
 def _where(ids: Iterable[str] | None, cls: str | Iterable[str] | None,
            text: str | None) -> tuple[str, list[Any]]:
     parts, params = ["TRUE"], []
@@ -435,7 +446,7 @@ def _where(ids: Iterable[str] | None, cls: str | Iterable[str] | None,
         parts.append(f"f.cls IN ({', '.join('?' for _ in classes)})")
         params.extend(classes)
     if text and text.strip():
-        parts.append("contains(f.search, ?)")
+        parts.append("f." + A.SEARCH_WHERE)
         params.append(text.strip().lower())
     return " AND ".join(parts), params
 

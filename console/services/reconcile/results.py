@@ -19,6 +19,7 @@ import duckdb
 
 from console.core.reconcile.findings import CLASS_INFO, FindingClass
 from console.core.reconcile.texts import summary
+from console.services.reconcile.analysis import SEARCH_DDL, SEARCH_WHERE
 
 COLUMNS = ("fid", "cls", "severity", "key_kind", "value", "user_names", "accounts", "entra_upn", "entra_mail",
            "detail", "log_events")
@@ -97,7 +98,8 @@ class FindingsTable:
             parts.append(f"cls IN ({', '.join('?' for _ in self._cls)})")
             params.extend(self._cls)
         if self._text:
-            parts.append("contains(search, ?)")
+            self._con.execute(SEARCH_DDL)  # the search text exists from the first text filter on
+            parts.append(SEARCH_WHERE)
             params.append(self._text)
         return (" WHERE " + " AND ".join(parts)) if parts else "", params
 
@@ -140,8 +142,8 @@ class FindingsTable:
 
     def class_counts(self) -> dict[str, int]:
         """Findings per class under the text filter (so every class chip keeps its number)."""
-        where, params = self._where(with_class=False)
         with self._lock:
+            where, params = self._where(with_class=False)
             rows = self._con.execute(f"SELECT cls, count(*) FROM findings{where} GROUP BY cls",
                                      params).fetchall()
         got = dict(rows)
