@@ -57,6 +57,12 @@ class Prediction:
     platform_user_id: str | None = None
     platform_user_name: str | None = None
     fix: str = ""
+    platform_user_version: int | None = None  # as read for the prediction: a fix expects exactly it
+
+    @property
+    def fixable(self) -> bool:
+        """A duplicate the console can prevent: rename the existing account's userName to the UPN."""
+        return self.outcome == DUPLICATE and self.platform_user_id is not None
 
 
 def _norm(header: str) -> str:
@@ -130,16 +136,17 @@ def predict(entra_users: Iterable[EntraUser], platform_users: Sequence[PlatformU
     for e in entra_users:
         hit = by_user_name.get(fold(e.upn))
         if hit is not None:
-            out.append(Prediction(e, MATCH, hit.id, hit.user_name))
+            out.append(Prediction(e, MATCH, hit.id, hit.user_name, platform_user_version=hit.version))
             continue
         owners = by_email.get(fold(e.mail), []) if e.mail else []
         owners = owners or by_email.get(fold(e.upn), [])
         if owners:
             owner = owners[0]
-            out.append(Prediction(e, DUPLICATE, owner.id, owner.user_name, fix=(
-                f"Change the platform account's userName “{owner.user_name}” to “{e.upn}” before "
-                "provisioning, or (after backfilling externalId) match on objectId → externalId "
-                "(entra-facts §3.4 rule 6).")))
+            fix = (f"Change the platform account's userName “{owner.user_name}” to “{e.upn}” before "
+                   "provisioning (Align), or (after backfilling externalId) match on objectId → "
+                   "externalId (entra-facts §3.4 rule 6).")
+            out.append(Prediction(e, DUPLICATE, owner.id, owner.user_name, fix=fix,
+                                  platform_user_version=owner.version))
             continue
         out.append(Prediction(e, NEW))
     return out

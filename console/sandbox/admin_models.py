@@ -215,6 +215,11 @@ class PrimaryEmailIn(VersionedIn):
     email: str = Field(min_length=1, max_length=320)
 
 
+class UserNameIn(VersionedIn):
+    user_name: str = Field(min_length=1, max_length=320)
+    make_primary_email: bool = True
+
+
 class ReleaseEmailIn(VersionedIn):
     email: str | None = Field(default=None, max_length=320)
 

@@ -207,6 +207,26 @@ def set_primary_email(
 
 
 @router.post(
+    "/orgs/{org_id}/users/{user_id}/user-name",
+    response_model=m.UserOut,
+    summary="Change the userName (sign-in name), e.g. to the Entra UPN; by default also the primary email",
+    responses=_ACTION_ERRORS,
+)
+def set_user_name(
+    org_id: str,
+    user_id: str,
+    body: m.UserNameIn,
+    session: SessionDep,
+    op: OperatorDep,
+) -> dict[str, object]:
+    get_org(session, org_id)
+    user = users_ops.load_user(session, org_id, user_id)
+    users_ops.set_user_name(session, user, body.user_name, make_primary_email=body.make_primary_email,
+                            actor=op.name, expected_version=body.expected_version)
+    return _done(session, user)
+
+
+@router.post(
     "/orgs/{org_id}/users/{user_id}/release-email",
     response_model=m.UserOut,
     summary="Rename an email (default: the primary) to a released+…@….invalid placeholder",

@@ -245,6 +245,38 @@ def set_primary_email(
     return user
 
 
+def set_user_name(
+    session: Session, user: User, user_name: str, *, make_primary_email: bool, actor: str,
+    expected_version: int | None,
+) -> User:
+    """Change the account's userName (its sign-in name), e.g. to the Entra UPN so Entra's default
+    ``userName eq <UPN>`` query matches it instead of creating a twin; optionally make it the
+    primary email too. Stored as given (values come back exactly as sent)."""
+    check_version(user, expected_version)
+    value = user_name.strip()
+    if not value or len(value) > 320:
+        raise invalid("invalid_user_name", "user_name must be 1 to 320 characters.", user_name=user_name)
+    if _user_name_taken(session, user.org_id, value, except_id=user.id):
+        raise conflict("user_name_taken", f"userName {value!r} is already used in this organisation.",
+                       user_name=value)
+    previous = user.user_name
+    user.user_name = value
+    user.user_name_key = fold(value)
+    if make_primary_email:
+        address = validate_email(value)
+        match = next((e for e in user.emails if e.value_key == fold(address)), None)
+        if match is None:
+            match = UserEmail(org_id=user.org_id, value=address, value_key=fold(address), type="work",
+                              primary=False, position=len(user.emails))
+            user.emails.append(match)
+        for e in user.emails:
+            e.primary = e is match
+    bump_version(user)
+    audit(session, actor=actor, org_id=user.org_id, action="user.set_user_name", target=user.id,
+          params={"from": previous, "to": value, "primary_email": user.primary_email})
+    return user
+
+
 def release_email(
     session: Session, user: User, email: str | None, *, actor: str, expected_version: int | None
 ) -> User:

@@ -468,6 +468,12 @@ class AdminApiClient:
         return self._user_action(org_id, user_id, "primary-email",
                                  {"email": email, "expected_version": expected_version})
 
+    def set_user_name(self, org_id: str, user_id: str, user_name: str, *, make_primary_email: bool = True,
+                      expected_version: int | None = None) -> PlatformUser:
+        return self._user_action(org_id, user_id, "user-name", {
+            "user_name": user_name, "make_primary_email": make_primary_email,
+            "expected_version": expected_version})
+
     def release_email(self, org_id: str, user_id: str, email: str | None = None, *,
                       expected_version: int | None = None) -> PlatformUser:
         return self._user_action(org_id, user_id, "release-email",

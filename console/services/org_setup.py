@@ -14,6 +14,7 @@ from typing import Any
 from console.core.errors import UserFacingError
 from console.core.models import Template, WorkArea
 from console.core.readiness import Check, readiness
+from console.services import api_errors as E  # noqa: N812
 
 DEFAULT_TEMPLATE_NAME = "All users"
 
@@ -69,3 +70,43 @@ def create_default_template(client: Any, org_id: str) -> Template:
                               hint="Create a work area on the platform first.")
     return client.create_template(org_id, DEFAULT_TEMPLATE_NAME, applies_to_all=True,
                                   work_area_ids=[areas[0].id])
+
+
+@dataclass(frozen=True, slots=True)
+class AlignResult:
+    """One account renamed (or not) so Entra's default ``userName eq <UPN>`` query finds it."""
+
+    upn: str
+    user_id: str
+    previous: str
+    outcome: str        # "done" | "conflict" (changed since the prediction) | "refused"
+    detail: str = ""
+
+
+def align_user_names(client: Any, org_id: str, predictions: Sequence[Any], audit: Any, *, operator: str,
+                     profile_id: str | None = None,
+                     progress: Callable[[int, int, str], None] | None = None) -> list[AlignResult]:
+    """For each fixable duplicate, set the existing account's userName to the Entra UPN (its emails
+    stay as they are), expecting the version the prediction read; audited per account."""
+    todo = [p for p in predictions if p.fixable]
+    out: list[AlignResult] = []
+    for n, p in enumerate(todo, start=1):
+        try:
+            client.set_user_name(org_id, p.platform_user_id, p.user.upn, make_primary_email=False,
+                                 expected_version=p.platform_user_version)
+            result = AlignResult(p.user.upn, p.platform_user_id, p.platform_user_name or "", "done")
+        except E.ConflictError as exc:
+            kind = "conflict" if exc.code == "version_conflict" else "refused"
+            why = ("the account changed since the prediction; predict again" if kind == "conflict"
+                   else str(exc))
+            result = AlignResult(p.user.upn, p.platform_user_id, p.platform_user_name or "", kind, why)
+        except (E.BadRequestError, E.NotFoundError) as exc:
+            result = AlignResult(p.user.upn, p.platform_user_id, p.platform_user_name or "", "refused",
+                                 str(exc))
+        audit.record("preflight.align_user_name", org_id=org_id, profile_id=profile_id, actor=operator,
+                     outcome="ok" if result.outcome == "done" else "error", detail=result.detail or None,
+                     params={"user_id": result.user_id, "from": result.previous, "to": result.upn})
+        out.append(result)
+        if progress is not None:
+            progress(n, len(todo), f"{result.previous} → {result.upn}")
+    return out

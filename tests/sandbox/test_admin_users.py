@@ -350,3 +350,43 @@ def test_clear_idp_link_gives_a_fresh_scim_id(fresh_sandbox: SandboxServer, fres
     stale = fresh.post(f"/orgs/acme/users/{user['id']}/clear-idp-link", json={"expected_version": 1})
     assert stale.status_code == 409
     assert error_code(stale) == "version_conflict"
+
+
+def test_set_user_name_aligns_an_account_with_the_entra_upn(fresh_sandbox: SandboxServer,
+                                                           fresh: httpx.Client) -> None:
+    from tests.sandbox.scim_helpers import scim_org
+
+    user = _make(fresh, "jane.doe@acme.example", "jane.doe@acme.example")
+    taken = _make(fresh, "other@acme.example", "other@acme.example")
+    r = fresh.post(f"/orgs/acme/users/{user['id']}/user-name",
+                   json={"user_name": "JDoe@acme.onmicrosoft.example", "expected_version": user["version"]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["user_name"] == "JDoe@acme.onmicrosoft.example"  # stored as given
+    assert body["primary_email"] == "JDoe@acme.onmicrosoft.example"
+    assert {e["value"] for e in body["emails"]} == {"jane.doe@acme.example", "JDoe@acme.onmicrosoft.example"}
+    assert body["version"] == user["version"] + 1
+    audit = fresh.get("/orgs/acme/audit").json()["items"][0]
+    assert audit["action"] == "user.set_user_name"
+    assert audit["params"]["from"] == "jane.doe@acme.example"
+
+    stale = fresh.post(f"/orgs/acme/users/{user['id']}/user-name",
+                       json={"user_name": "x@acme.example", "expected_version": user["version"]})
+    assert error_code(stale) == "version_conflict"
+    clash = fresh.post(f"/orgs/acme/users/{user['id']}/user-name", json={"user_name": "OTHER@acme.example"})
+    assert clash.status_code == 409
+    assert error_code(clash) == "user_name_taken"
+    keep_email = fresh.post(f"/orgs/acme/users/{taken['id']}/user-name",
+                            json={"user_name": "o.renamed", "make_primary_email": False})
+    assert keep_email.status_code == 200, keep_email.text
+    assert keep_email.json()["primary_email"] == "other@acme.example"
+    assert fresh.post(f"/orgs/acme/users/{user['id']}/user-name", json={"user_name": "  "}).status_code == 422
+
+    # Entra's default match now finds the account (any case) instead of creating a twin.
+    org = scim_org(fresh_sandbox, "acme")
+    try:
+        found = org.client.get("/Users", params={"filter": 'userName eq "jdoe@acme.onmicrosoft.example"'})
+        assert found.json()["totalResults"] == 1
+        assert found.json()["Resources"][0]["id"] == body["scim_id"]
+    finally:
+        org.close()

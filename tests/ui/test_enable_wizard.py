@@ -356,3 +356,56 @@ def test_deep_conformance_check_runs_with_progress_and_cancels_cleanly(qtbot, ru
     assert page.deep_summary.text().startswith("Cancelled")
     with AdminApiClient(server.base_url, server.operator_token) as c:
         assert [u.user_name for u in c.iter_users(org_id) if PREFIX in u.user_name] == []
+
+
+def test_align_predicted_duplicates_then_entra_matches_instead_of_creating_twins(
+        qtbot, runner, server, store, clipboard, tmp_path: Path, monkeypatch) -> None:
+    from console.sandbox.simulate import people, simulate_entra
+    from console.ui.dialogs.confirm import ConfirmDialog
+    from tests.core.test_preflight import export
+    from tests.sandbox.scim_helpers import enable_scim
+
+    org_id = create_org(server)
+    population = people(5, seed=23, scenario="email-mismatch")
+    with AdminApiClient(server.base_url, server.operator_token) as c:
+        made = [c.create_user(org_id, {"user_name": p.mail, "emails": [p.mail], "created_via": "manual"})
+                for p in population]
+    path = tmp_path / "users.csv"
+    path.write_bytes(export([(p.upn, p.display_name, p.mail, p.object_id, True) for p in population]))
+    wizard = open_wizard(qtbot, org_id, "Align Ltd", make_services(server, store), runner, clipboard)
+    page = wizard.readiness_page
+    page.load_export(str(path))
+    qtbot.waitUntil(lambda: page.predictions is not None, timeout=TIMEOUT)
+    assert "5 will become duplicates" in page.prediction_summary.text()
+    assert page.align_button.isVisible()
+    assert not page.align_button.isEnabled()  # nothing selected
+    page.prediction_table.selectAll()
+    assert len(page.selected_fixable()) == 5
+    # One account changes after the prediction: that one must be left alone and reported.
+    with AdminApiClient(server.base_url, server.operator_token) as c:
+        c.set_primary_email(org_id, made[0].id, made[0].user_name)
+    asked: list[str] = []
+    monkeypatch.setattr(ConfirmDialog, "ask", classmethod(lambda cls, _p, _t, text, **_k: asked.append(text)
+                                                          or True))
+    page.predictions = None
+    page.align_selected()
+    qtbot.waitUntil(lambda: page.predictions is not None, timeout=TIMEOUT)  # predicted again afterwards
+    assert population[1].upn in asked[0]
+    assert "Aligned 4 of 5" in page.align_status.text()
+    assert "changed since the prediction" in page.align_status.text()
+    assert "4 will match an existing account, 0 will be created new, 1 will become duplicates" in \
+        page.prediction_summary.text()
+    assert page.selected_fixable() == []  # a new prediction starts with nothing selected
+    qtbot.waitUntil(lambda: page.checks is not None and page.recheck_button.isEnabled(), timeout=TIMEOUT)
+    mismatch = next(c for c in page.checks if c.key == "username_mismatch")
+    assert mismatch.level == "amber"  # the aligned accounts' userName now differs from their email
+    shot(wizard, "1d-readiness-aligned")
+    records = [r for r in store.audit.query() if r.action == "preflight.align_user_name"]
+    assert sorted(r.outcome for r in records) == ["error", "ok", "ok", "ok", "ok"]
+
+    # Entra's cycle now matches the four aligned accounts: no twin for them.
+    url, token = enable_scim(server, org_id)
+    report = simulate_entra(url, token, users=5, scenario="email-mismatch", seed=23)
+    assert report.ok, report.failures
+    assert report.matched == 4
+    assert report.created == 1

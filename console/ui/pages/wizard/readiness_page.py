@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -16,12 +17,12 @@ from PySide6.QtWidgets import (
 )
 
 from console.core.errors import UserFacingError
-from console.core.readiness import AMBER, Check, blocking
+from console.core.readiness import AMBER, RED, Check, blocking
 from console.services.org_setup import create_default_template, load_readiness
 from console.ui.pages.wizard.base import WizardPage
 from console.ui.tasks import CancelToken
 from console.ui.widgets.common import plain_label
-from console.ui.widgets.readiness_view import ReadinessView
+from console.ui.widgets.readiness_view import LEVEL_COLOR, ReadinessView
 
 if TYPE_CHECKING:
     from console.ui.pages.enable_wizard import EnableWizard
@@ -68,9 +69,23 @@ class ReadinessPage(WizardPage):
         self.prediction_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.prediction_table.horizontalHeader().setStretchLastSection(True)
         self.prediction_table.setVisible(False)
+        self.prediction_table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.prediction_table.itemSelectionChanged.connect(self._update_align_button)
+        self.align_button = QPushButton("Align selected accounts with Entra…")
+        self.align_button.setToolTip("Rename each selected duplicate's existing account to its Entra "
+                                     "userPrincipalName, so Entra matches it instead of creating a twin")
+        self.align_button.setVisible(False)
+        self.align_button.clicked.connect(self.align_selected)
         self.layout_.addWidget(self.prediction_summary)
         self.layout_.addWidget(self.prediction_table, 1)
+        align_row = QHBoxLayout()
+        self.align_status = plain_label("", wrap=True)
+        align_row.addWidget(self.align_status, 1)
+        align_row.addWidget(self.align_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.layout_.addLayout(align_row)
         self.predictions: list[Any] | None = None
+        self.shown_predictions: list[Any] = []  # in table order
+        self.export_path: str | None = None
         self.templates_dialog: Any = None
 
     def initializePage(self) -> None:  # noqa: N802 - Qt override
@@ -117,6 +132,7 @@ class ReadinessPage(WizardPage):
         from console.core.preflight import MAX_BYTES, parse_entra_users_csv, predict
 
         api, org_id = self.w.services.api, self.w.org_id
+        self.export_path = path
 
         def _predict(_t: CancelToken) -> tuple[list[Any], list[str]]:
             with open(path, "rb") as fh:
@@ -143,6 +159,8 @@ class ReadinessPage(WizardPage):
         self.prediction_summary.setText(text)
         order = {DUPLICATE: 0, NEW: 1, MATCH: 2}
         rows = sorted(predictions, key=lambda p: (order[p.outcome], p.user.upn.casefold()))
+        self.shown_predictions = rows
+        self.prediction_table.clearSelection()
         self.prediction_table.setRowCount(len(rows))
         for r, p in enumerate(rows):
             for col, value in enumerate((p.user.upn, p.outcome, p.platform_user_name or "—", p.fix or "—")):
@@ -150,6 +168,53 @@ class ReadinessPage(WizardPage):
                 item.setToolTip(value)
                 self.prediction_table.setItem(r, col, item)
         self.prediction_table.setVisible(bool(rows))
+        self.align_button.setVisible(c[DUPLICATE] > 0)
+        self._update_align_button()
+
+    def selected_fixable(self) -> list[Any]:
+        rows = sorted({i.row() for i in self.prediction_table.selectedIndexes()})
+        return [self.shown_predictions[r] for r in rows
+                if r < len(self.shown_predictions) and self.shown_predictions[r].fixable]
+
+    def _update_align_button(self) -> None:
+        self.align_button.setEnabled(bool(self.selected_fixable()))
+
+    def align_selected(self) -> None:
+        """Rename the selected duplicates' existing accounts to their UPN (confirmed, audited), then
+        predict again from the same export."""
+        from console.services.org_setup import align_user_names
+        from console.ui.dialogs.confirm import ConfirmDialog
+
+        chosen = self.selected_fixable()
+        if not chosen:
+            return
+        lines = "\n".join(f"  {p.platform_user_name} → {p.user.upn}" for p in chosen[:10])
+        more = f"\n  … and {len(chosen) - 10} more" if len(chosen) > 10 else ""
+        if not ConfirmDialog.ask(self, "Align accounts with Entra",
+                                 f"Change the userName of {len(chosen)} account(s) on the platform to their "
+                                 f"Entra userPrincipalName?\n\n{lines}{more}\n\nTheir emails stay as they "
+                                 "are. Tell the customer: these people sign in with the new name.",
+                                 yes="Align"):
+            return
+        s, org_id, path = self.w.services, self.w.org_id, self.export_path
+
+        def _align(t: CancelToken) -> list[Any]:
+            return align_user_names(s.api(), org_id, chosen, s.store.audit, operator=s.operator,
+                                    profile_id=s.profile_id, progress=t.progress)
+
+        def _done(results: list[Any]) -> None:
+            done = sum(1 for r in results if r.outcome == "done")
+            problems = [f"{r.previous}: {r.detail}" for r in results if r.outcome != "done"]
+            self.align_status.setText(f"Aligned {done} of {len(results)} account(s) with Entra."
+                                      + (f" Not changed: {'; '.join(problems[:3])}" if problems else ""))
+            self.align_status.setStyleSheet(f"color: {LEVEL_COLOR[RED]};" if problems else "")
+            self.run_checks()  # userNames changed: the email checks change too
+            if path:
+                self.load_export(path)  # the prediction again, from the platform as it is now
+
+        self.align_button.setEnabled(False)
+        self.w.runner.run(_align, _done, on_failure=self._on_predict_failed, lane=org_id,
+                          label="Aligning accounts with Entra", parent=self)
 
     def _on_predict_failed(self, exc: BaseException) -> None:
         self.export_button.setEnabled(True)
