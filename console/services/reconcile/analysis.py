@@ -172,23 +172,37 @@ _INTERESTING = f"""
     OR e.upn_k IN (SELECT k FROM sk) OR e.mail_k IN (SELECT k FROM sk)"""
 
 ENTRA_STEPS: list[tuple[str, str]] = [
-    # One pass over the export: an Entra user meets the accounts whose externalId is its object id
-    # (kept when interesting) and those whose stored link alone names it (always kept: rare, and a
-    # link that disagrees with externalId is itself worth a look). An Entra user with neither is
-    # unlinked (uid NULL).
+    # Most Entra users are *plain*: the one live account with their object id as externalId (no
+    # other account has it) has one email, whose key is its userName's key and their UPN's, the
+    # export's mail is absent or the same key, and no other account holds it. Such a pair meets none
+    # of the conditions above, so an anti-join on two narrow keys sets them aside (no account details
+    # travel through that million-row join). The rest (a few percent) meet the accounts that
+    # stand for them, by externalId (kept when interesting) or by a stored link that alone names them
+    # (always kept: rare, and a link that disagrees with externalId is itself worth a look). An Entra
+    # user with neither is unlinked (uid NULL).
     ("links to Entra users", f"""
+CREATE OR REPLACE TEMP TABLE ei AS
+SELECT e.* EXCLUDE (plain) FROM (
+  SELECT *, coalesce((mail_k IS NULL OR mail_k = upn_k) AND upn_k NOT IN (SELECT k FROM sk), FALSE) AS plain
+  FROM e) e
+ANTI JOIN (SELECT external_id, un_k, TRUE AS plain FROM pu
+           WHERE merged_into_id IS NULL AND external_id IS NOT NULL AND NOT multi AND un_k = e1_k
+             AND external_id NOT IN (SELECT external_id FROM xm)) p
+  ON p.external_id = e.object_id AND p.un_k = e.upn_k AND p.plain = e.plain;
 CREATE OR REPLACE TEMP TABLE el AS
 SELECT e.object_id, p.uid, p.rid, CASE WHEN p.by_link THEN 'idp_link' ELSE 'externalId' END AS via,
-       p.link_only, e.upn, e.upn_k, e.mail, e.mail_k, e.enabled, p.un_k, p.e1, p.e1_k
-FROM e LEFT JOIN (
-    SELECT external_id AS link_key, FALSE AS link_only, idp_link = external_id AS by_link, rowid AS rid,
-           id AS uid, multi, un_k, e1, e1_k FROM pu
-     WHERE merged_into_id IS NULL AND external_id IS NOT NULL
-    UNION ALL
-    SELECT idp_link, TRUE, TRUE, rowid, id, multi, un_k, e1, e1_k FROM pu
-     WHERE merged_into_id IS NULL AND idp_link IS NOT NULL AND idp_link IS DISTINCT FROM external_id
-  ) p ON p.link_key = e.object_id
-WHERE p.link_only OR {_INTERESTING}
+       FALSE AS link_only, e.upn, e.upn_k, e.mail, e.mail_k, e.enabled, p.un_k, p.e1, p.e1_k
+FROM ei e LEFT JOIN (
+    SELECT external_id AS link_key, idp_link = external_id AS by_link, rowid AS rid, id AS uid, multi,
+           un_k, e1, e1_k FROM pu
+     WHERE merged_into_id IS NULL AND external_id IS NOT NULL) p ON p.link_key = e.object_id
+WHERE {_INTERESTING}
+UNION ALL
+SELECT e.object_id, p.id, p.rid, 'idp_link', TRUE, e.upn, e.upn_k, e.mail, e.mail_k, e.enabled, p.un_k,
+       p.e1, p.e1_k
+FROM e JOIN (SELECT *, rowid AS rid FROM pu WHERE link_differs AND merged_into_id IS NULL) p
+  ON p.idp_link = e.object_id;
+DELETE FROM el WHERE uid IS NULL AND object_id IN (SELECT object_id FROM el WHERE link_only)
 """),
 ]
 
@@ -234,8 +248,8 @@ SELECT DISTINCT wid, rid, uid FROM (
    WHERE p.merged_into_id IS NULL
   UNION ALL
   SELECT w.wid, p.rid, p.id FROM (SELECT * FROM wants WHERE src = 'log') w
-      JOIN (SELECT rowid AS rid, id, idp_link FROM pu WHERE merged_into_id IS NULL AND idp_link IS NOT NULL
-            AND idp_link IS DISTINCT FROM external_id) p ON p.idp_link = w.obj
+      JOIN (SELECT rowid AS rid, id, idp_link FROM pu WHERE link_differs AND merged_into_id IS NULL) p
+      ON p.idp_link = w.obj
   UNION ALL
   SELECT w.wid, p.rowid, p.id FROM (SELECT * FROM wants WHERE uid_hint IS NOT NULL) w
       JOIN pu p ON p.id = w.uid_hint WHERE p.merged_into_id IS NULL

@@ -75,7 +75,7 @@ CREATE TEMP MACRO akey(x) AS
 CREATE TABLE pu (id VARCHAR, user_name VARCHAR, un_k VARCHAR, display_name VARCHAR, emails VARCHAR,
     e1 VARCHAR, e1_k VARCHAR, multi BOOLEAN, active BOOLEAN, created_via VARCHAR, version INTEGER,
     scim_id VARCHAR,
-    external_id VARCHAR, idp_link VARCHAR, merged_into_id VARCHAR, work_areas INTEGER,
+    external_id VARCHAR, idp_link VARCHAR, link_differs BOOLEAN, merged_into_id VARCHAR, work_areas INTEGER,
     last_login_at VARCHAR, created_at VARCHAR);
 CREATE TABLE ok (rid BIGINT, uid VARCHAR, raw VARCHAR, k VARCHAR);
 CREATE TABLE e (object_id VARCHAR, upn VARCHAR, upn_k VARCHAR, mail VARCHAR, mail_k VARCHAR,
@@ -244,6 +244,8 @@ SELECT id, user_name, akey(user_name) AS un_k, display_name, emails, e1,
        contains(emails, chr(31)) AS multi, active,
        created_via, coalesce(try_cast(version AS INTEGER), 0) AS version, nullif(scim_id, '') AS scim_id,
        nullif(external_id, '') AS external_id, nullif(idp_link, '') AS idp_link,
+       nullif(idp_link, '') IS NOT NULL AND nullif(idp_link, '') IS DISTINCT FROM nullif(external_id, '')
+           AS link_differs,
        nullif(merged_into_id, '') AS merged_into_id,
        coalesce(try_cast(work_areas AS INTEGER), 0) AS work_areas, nullif(last_login_at, '') AS last_login_at,
        nullif(created_at, '') AS created_at
