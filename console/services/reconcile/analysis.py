@@ -257,7 +257,8 @@ SELECT DISTINCT wid, rid, uid FROM (
   SELECT w.wid, p.rowid, p.id FROM (SELECT * FROM wants WHERE scim_hint IS NOT NULL) w JOIN pu p
       ON p.scim_id = w.scim_hint WHERE p.merged_into_id IS NULL)
 """),
-    # ``who``: the evidence of the Entra user's own accounts (how each stands for it).
+    # ``who``: the evidence of the Entra user's own accounts (how each stands for it), a view: only
+    # the findings someone opens read it.
     ("foreign holders", """
 CREATE OR REPLACE TEMP TABLE wh AS
 SELECT row_number() OVER () AS hid, * FROM (
@@ -273,7 +274,7 @@ SELECT wh.*, s.sig, s.n_own FROM wh JOIN (
   SELECT hid, string_agg(uid, ',' ORDER BY uid) AS sig, count(*) FILTER (WHERE NOT is_holder) AS n_own
   FROM whm GROUP BY hid) s USING (hid)
 WHERE wh.hobj IS NOT NULL OR s.n_own > 0 OR wh.src = 'log';
-CREATE OR REPLACE TEMP TABLE who AS
+CREATE OR REPLACE TEMP VIEW who AS
 SELECT whs.sig, whm.rid, p.id AS uid,
        CASE WHEN p.idp_link = whs.obj THEN 'idp_link' WHEN p.external_id = whs.obj THEN 'externalId'
             ELSE 'userName' END AS key_kind,
