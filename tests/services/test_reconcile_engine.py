@@ -235,6 +235,16 @@ def test_sql_keys_equal_identity_key(tmp_path_factory, values: list[str]) -> Non
             assert got_mail[f"u{i}"] == identity_key("x" + v + "@x.com"), repr(v)
 
 
+
+def test_missing_workdir_is_created_private(tmp_path: Path) -> None:
+    """The app's cache dir does not exist on a first run; the engine makes it (0700) rather than fail."""
+    work = tmp_path / "cache" / "deeper"
+    write_snapshot(tmp_path / "p.csv", [acc("u1", "ana@x.com", "ana@x.com")])
+    with ReconcileEngine("k", workdir=work) as e:
+        assert e.load_platform_snapshot(tmp_path / "p.csv") == 1
+        assert e.dir.parent == work
+    assert work.stat().st_mode & 0o777 == 0o700
+
 # ---- the Entra export: tolerated shapes and clear refusals
 def test_export_with_semicolons_bom_block_credential_and_rows_without_upn(engine, snapshot, tmp_path) -> None:
     engine.load_platform_snapshot(snapshot)

@@ -123,6 +123,8 @@ class ReconcileEngine:
     def __init__(self, org_id: str, *, workdir: Path | str | None = None, memory_limit: str = "1GB",
                  threads: int | None = None) -> None:
         self.org_id = org_id
+        if workdir is not None:  # the app's cache dir may not exist yet on a first run
+            Path(workdir).mkdir(mode=0o700, parents=True, exist_ok=True)
         self.dir = Path(tempfile.mkdtemp(prefix="scim-reconcile-", dir=workdir))  # 0700: holds personal data
         config: dict[str, Any] = {"memory_limit": memory_limit, "temp_directory": str(self.dir / "spill"),
                                   "preserve_insertion_order": False}
