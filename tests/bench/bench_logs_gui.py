@@ -29,22 +29,17 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 
-def _pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, round(q * (len(values) - 1)))] if values else 0.0
-
-
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("file")
     ap.add_argument("--cancel-at", type=float, default=1.0, help="seconds into the second import")
     a = ap.parse_args()
-    from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
     from console.services.paths import AppPaths
     from console.ui.pages.logs_page import LogsPage
     from console.ui.tasks import TaskRunner
+    from tests.bench.gui_probe import GapProbe, jump, pct, wait
 
     src = Path(a.file)
     from tests.bench.bench_logs import LEAN, _sub
@@ -55,30 +50,10 @@ def main() -> int:
     page = LogsPage(AppPaths.under(Path(tempfile.mkdtemp())), runner, debounce_ms=0)
     page.resize(1400, 900)
     page.show()
-    gaps: dict[str, list[float]] = {}
-    last = [time.perf_counter()]
-    phase = ["idle"]
-
-    def tick() -> None:
-        now = time.perf_counter()
-        gaps.setdefault(phase[0], []).append((now - last[0]) * 1000 - 5)
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(5)
-    timer.timeout.connect(tick)
+    probe = GapProbe()
     marks: dict[str, float] = {}
     progress_at: list[float] = []
     runner.sig_progress_changed.connect(lambda *_: progress_at.append(time.perf_counter()))
-
-    def wait(cond, ms: int = 600_000) -> None:
-        loop = QEventLoop()
-        poll = QTimer()
-        poll.timeout.connect(lambda: loop.quit() if cond() else None)
-        poll.start(1)
-        QTimer.singleShot(ms, loop.quit)
-        loop.exec()
-        poll.stop()
 
     def on_query(total: int) -> None:
         if "first_rows" not in marks and total > 0:
@@ -86,45 +61,34 @@ def main() -> int:
 
     page.sig_query_done.connect(on_query)
     page.sig_finished.connect(lambda _id: marks.setdefault("complete", time.perf_counter() - t0))
-    timer.start()
+    probe.start()
     t0 = time.perf_counter()
-    phase[0] = "reading"
+    probe.phase = "reading"
     page.import_file(src)
     wait(lambda: page._phase == "saving" or page._phase is None)
     marks["queryable"] = time.perf_counter() - t0
     reading_progress = [t for t in progress_at if t <= t0 + marks["queryable"]]
-    phase[0] = "saving"
+    probe.phase = "saving"
     wait(
         lambda: (
             page._phase in ("finishing", None) and page.dataset is not None and page.dataset.path is not None
         )
     )
     marks["saved"] = time.perf_counter() - t0
-    phase[0] = "finishing"
+    probe.phase = "finishing"
     wait(lambda: "complete" in marks or (page._phase is None and not page.dataset.pending))
     marks.setdefault("complete", time.perf_counter() - t0)
-    phase[0] = "idle"
+    probe.phase = "idle"
     wait(lambda: page.shown is page.dataset and page.model.rowCount() > 0)
     n = page.model.rowCount()
 
     # jumps: scroll, wait for the page fetch, then a synchronous repaint of the viewport
-    phase[0] = "jumping"
+    probe.phase = "jumping"
     table = page.table
-
-    def jump(row: int, bottom: bool = False) -> float:
-        t = time.perf_counter()
-        if bottom:
-            table.scrollToBottom()
-        else:
-            table.scrollTo(page.model.index(row, 0))
-        wait(lambda: page.model.index(row, 0).data() is not None, 10_000)
-        table.viewport().repaint()
-        return (time.perf_counter() - t) * 1000
-
-    end_ms = jump(n - 1, bottom=True)
+    end_ms = jump(table, n - 1, bottom=True)
     rng = random.Random(1)
-    jumps = [jump(rng.randrange(n)) for _ in range(30)]
-    timer.stop()
+    jumps = [jump(table, rng.randrange(n)) for _ in range(30)]
+    probe.stop()
 
     hz = len(reading_progress) / max(marks["queryable"], 1e-9)
     result = {
@@ -135,11 +99,8 @@ def main() -> int:
         "progress_hz_reading": round(hz, 1),
         "jump_to_end_ms": round(end_ms, 1),
         "random_jump_p50_ms": round(statistics.median(jumps), 1),
-        "random_jump_p95_ms": round(_pct(jumps, 0.95), 1),
-        "gaps": {
-            k: {"p99_ms": round(_pct(v, 0.99), 1), "max_ms": round(max(v), 1), "ticks": len(v)}
-            for k, v in gaps.items()
-        },
+        "random_jump_p95_ms": round(pct(jumps, 0.95), 1),
+        "gaps": probe.summary(),
     }
     print(
         f"lean read_json baseline {lean_s:.2f} s | first rows {marks.get('first_rows', -1) * 1000:.0f} ms | "

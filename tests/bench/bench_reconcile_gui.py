@@ -32,17 +32,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 
-def _pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, round(q * (len(values) - 1)))] if values else 0.0
-
-
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("n", nargs="?", type=int, default=1_000_000)
     ap.add_argument("--dir", default=None, help="where the generated files are kept (reused)")
     a = ap.parse_args()
-    from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
     import console.services.reconcile as reconcile
@@ -52,6 +46,7 @@ def main() -> int:
     from console.ui.pages.reconcile_page import ReconcilePage
     from console.ui.tasks import TaskRunner
     from tests.bench.bench_reconcile import BASELINE, _child, generate
+    from tests.bench.gui_probe import GapProbe, jump, pct, wait
 
     out = Path(a.dir or tempfile.mkdtemp(prefix="bench-reconcile-"))
     out.mkdir(parents=True, exist_ok=True)
@@ -73,31 +68,11 @@ def main() -> int:
     page = ReconcilePage(lambda: None, runner, AppPaths.under(Path(tempfile.mkdtemp())))
     page.resize(1400, 900)
     page.show()
-    gaps: dict[str, list[float]] = {}
-    last = [time.perf_counter()]
-    phase = ["idle"]
-
-    def tick() -> None:
-        now = time.perf_counter()
-        gaps.setdefault(phase[0], []).append((now - last[0]) * 1000 - 5)
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(5)
-    timer.timeout.connect(tick)
+    probe = GapProbe()
     progress_at: list[float] = []
     page.progress.valueChanged.connect(lambda *_: progress_at.append(time.perf_counter()))
     done = [0]
     page.sig_query_done.connect(lambda _n: done.__setitem__(0, done[0] + 1))
-
-    def wait(cond, ms: int = 600_000) -> None:
-        loop = QEventLoop()
-        poll = QTimer()
-        poll.timeout.connect(lambda: loop.quit() if cond() else None)
-        poll.start(1)
-        QTimer.singleShot(ms, loop.quit)
-        loop.exec()
-        poll.stop()
 
     def query(action) -> float:
         """Run ``action`` (which triggers one requery) and time until its first page is shown."""
@@ -106,49 +81,38 @@ def main() -> int:
         action()
         wait(lambda: done[0] > before, 60_000)
         if done[0] == before:
-            raise SystemExit(f"no result after 60 s in phase {phase[0]}: {page.status.text()}")
+            raise SystemExit(f"no result after 60 s in phase {probe.phase}: {page.status.text()}")
         page.table.viewport().repaint()
         ms = (time.perf_counter() - t) * 1000
-        print(f"  {phase[0]}: {ms:.0f} ms", file=sys.stderr, flush=True)
+        print(f"  {probe.phase}: {ms:.0f} ms", file=sys.stderr, flush=True)
         return ms
 
-    timer.start()
+    probe.start()
     page.set_entra_export(str(entra))
-    phase[0] = "analysing"
+    probe.phase = "analysing"
     t0 = time.perf_counter()
     analysed_ms = query(lambda: page.open_org("bench"))
     analysis_s = analysed_ms / 1000
     analysis_hz = len(progress_at) / max(analysis_s, 1e-9)
     n = page.model.rowCount()
 
-    phase[0] = "sorting"
+    probe.phase = "sorting"
     sorts = {}
     for column, key in enumerate(SORT_KEYS):
         if key is not None:
             sorts[key] = round(query(lambda c=column: page._on_header_clicked(c)), 1)
-    phase[0] = "filtering"
+    probe.phase = "filtering"
     chips = [round(query(lambda c=chip: c.setChecked(not c.isChecked())), 1) for chip in page.chips.values()]
     searches = [round(query(lambda t=text: page.search.setText(t)), 1)
                 for text in ("contoso", "ana.", "zzz-no-match", "")]
 
-    phase[0] = "jumping"
+    probe.phase = "jumping"
     n = page.model.rowCount()
     table = page.table
-
-    def jump(row: int, bottom: bool = False) -> float:
-        t = time.perf_counter()
-        if bottom:
-            table.scrollToBottom()
-        else:
-            table.scrollTo(page.model.index(row, 0))
-        wait(lambda: page.model.index(row, 0).data() is not None, 10_000)
-        table.viewport().repaint()
-        return (time.perf_counter() - t) * 1000
-
-    end_ms = jump(n - 1, bottom=True)
+    end_ms = jump(table, n - 1, bottom=True)
     rng = random.Random(1)
-    jumps = [jump(rng.randrange(n)) for _ in range(30)]
-    timer.stop()
+    jumps = [jump(table, rng.randrange(n)) for _ in range(30)]
+    probe.stop()
     runner.shutdown(timeout=10)
     page.shutdown()
     result = {
@@ -163,9 +127,8 @@ def main() -> int:
         "search_ms": searches,
         "jump_to_end_ms": round(end_ms, 1),
         "random_jump_p50_ms": round(statistics.median(jumps), 1),
-        "random_jump_p95_ms": round(_pct(jumps, 0.95), 1),
-        "gaps": {k: {"p99_ms": round(_pct(v, 0.99), 1), "max_ms": round(max(v), 1), "ticks": len(v)}
-                 for k, v in gaps.items()},
+        "random_jump_p95_ms": round(pct(jumps, 0.95), 1),
+        "gaps": probe.summary(),
         "wall_s": round(time.perf_counter() - t0, 1),
     }
     print(json.dumps(result, indent=1))

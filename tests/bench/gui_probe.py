@@ -1,0 +1,73 @@
+"""What the GUI benches measure the same way: event-loop gaps per phase, waiting, table jumps.
+
+A 5 ms QTimer on the GUI thread records how late each tick fires; the lateness is how long the GUI
+thread was blocked (p99/max per phase). Waits spin a nested event loop so the page under test keeps
+running; a jump scrolls a table, waits for its page fetch and repaints the viewport synchronously,
+so the time is what a user sees.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QEventLoop, QTimer
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))] if values else 0.0
+
+
+def wait(cond: Callable[[], bool], ms: int = 600_000) -> None:
+    """Run the event loop until ``cond()`` holds or ``ms`` pass."""
+    loop = QEventLoop()
+    poll = QTimer()
+    poll.timeout.connect(lambda: loop.quit() if cond() else None)
+    poll.start(1)
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+    poll.stop()
+
+
+class GapProbe:
+    """Event-loop gaps, bucketed by the phase set in ``phase``."""
+
+    def __init__(self, interval_ms: int = 5) -> None:
+        self.phase = "idle"
+        self.gaps: dict[str, list[float]] = {}
+        self._interval = interval_ms
+        self._last = time.perf_counter()
+        self._timer = QTimer()
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self._tick)
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.gaps.setdefault(self.phase, []).append((now - self._last) * 1000 - self._interval)
+        self._last = now
+
+    def start(self) -> None:
+        self._last = time.perf_counter()
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        return {k: {"p99_ms": round(pct(v, 0.99), 1), "max_ms": round(max(v), 1), "ticks": len(v)}
+                for k, v in self.gaps.items()}
+
+
+def jump(table: Any, row: int, *, bottom: bool = False) -> float:
+    """Scroll ``table`` to ``row`` (or the bottom); ms until the row's data is there and repainted."""
+    model = table.model()
+    t = time.perf_counter()
+    if bottom:
+        table.scrollToBottom()
+    else:
+        table.scrollTo(model.index(row, 0))
+    wait(lambda: model.index(row, 0).data() is not None, 10_000)
+    table.viewport().repaint()
+    return (time.perf_counter() - t) * 1000
