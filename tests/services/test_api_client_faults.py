@@ -8,7 +8,7 @@ without waiting; one test measures a real wait.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -20,23 +20,14 @@ from console.services.pending_deliveries import PendingDeliveries, secret_key
 from console.services.scim_setup import EnableInterruptedError, enable_scim, rotate_token
 from console.services.secrets import SecretStore
 from console.services.store import Store
+from tests.sandbox import fault_fixtures
 from tests.sandbox.admin_helpers import admin_client
 from tests.sandbox.scim_helpers import create_org
 
 OP = "alice@support"
 
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxServer]:
-    with SandboxServer(tmp_path_factory.mktemp("client-faults") / "platform.db", seed="small") as s:
-        yield s
-
-
-@pytest.fixture(autouse=True)
-def _clear_faults(server: SandboxServer) -> Iterator[None]:
-    server.faults.clear()
-    yield
-    server.faults.clear()
+server = fault_fixtures.server  # this module's own sandbox (module scope)
+clear_faults = fault_fixtures.clear_faults
 
 
 @pytest.fixture

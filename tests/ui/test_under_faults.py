@@ -25,6 +25,7 @@ from console.services.store import Store
 from console.ui.dialogs.plan_dialog import PlanDialog
 from console.ui.pages.enable_wizard import EnableWizard, SetupServices
 from console.ui.pages.reconcile_page import ReconcilePage
+from tests.sandbox import fault_fixtures
 from tests.sandbox.scim_helpers import create_org, scim_org
 
 TIMEOUT = 60_000
@@ -39,6 +40,9 @@ FAULTS = {
     "503-after-commit": f"{ENABLE}:503-after-commit,retry-after=1@1",
     "slow-read": f"{ENABLE}:slow-read=200Bps",
 }
+
+server = fault_fixtures.server  # this module's own sandbox (module scope)
+clear_faults = fault_fixtures.clear_faults
 
 
 class GapMeter:
@@ -63,19 +67,6 @@ class GapMeter:
 
     def __exit__(self, *_exc: object) -> None:
         self.timer.stop()
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxServer]:
-    with SandboxServer(tmp_path_factory.mktemp("ui-faults") / "platform.db", seed="small") as s:
-        yield s
-
-
-@pytest.fixture(autouse=True)
-def _clear_faults(server: SandboxServer) -> Iterator[None]:
-    server.faults.clear()
-    yield
-    server.faults.clear()
 
 
 @pytest.fixture
