@@ -118,3 +118,19 @@ def secrets(memory_keyring: MemoryKeyring | None) -> object:
     from console.services.secrets import SecretStore
 
     return SecretStore.open()
+
+
+@pytest.fixture
+def new_org(server: object) -> Iterator[object]:
+    """``make()`` → a fresh SCIM-enabled org on the module's ``server``, its clients closed after the test."""
+    from tests.sandbox.scim_helpers import scim_org
+
+    made: list = []
+
+    def make() -> object:
+        made.append(scim_org(server))
+        return made[-1]
+
+    yield make
+    for org in made:
+        org.close()

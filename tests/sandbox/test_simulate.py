@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from console.sandbox.db import ScimToken, User
 from console.sandbox.simulate import entra_export_csv, entra_state, people, simulate_entra
-from tests.sandbox.scim_helpers import ScimOrg, create_org, scim_org, start_server
+from tests.sandbox.scim_helpers import create_org, start_server
 
 N = 6
 
@@ -28,19 +28,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     srv = start_server(tmp_path_factory.mktemp("simulate"))
     yield srv
     srv.stop()
-
-
-@pytest.fixture
-def new_org(server: Any) -> Iterator[Any]:
-    made: list[ScimOrg] = []
-
-    def make() -> ScimOrg:
-        made.append(scim_org(server))
-        return made[-1]
-
-    yield make
-    for org in made:
-        org.close()
 
 
 def _manual_accounts(server: Any, org_id: str, user_names: list[str]) -> None:

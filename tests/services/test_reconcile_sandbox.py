@@ -48,19 +48,6 @@ def client(server: SandboxServer) -> Iterator[AdminApiClient]:
         yield c
 
 
-@pytest.fixture
-def new_org(server: SandboxServer) -> Iterator[Any]:
-    made: list[ScimOrg] = []
-
-    def make() -> ScimOrg:
-        made.append(scim_org(server))
-        return made[-1]
-
-    yield make
-    for org in made:
-        org.close()
-
-
 def manual(client: AdminApiClient, org: str, user_name: str, *emails: str,
            created_via: str = "manual") -> str:
     return client.create_user(org, {"user_name": user_name, "emails": list(emails),
