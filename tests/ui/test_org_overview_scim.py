@@ -121,6 +121,32 @@ def test_enabled_org_lists_tokens_and_rotate_then_revoke_with_confirmation(
     assert actions[:2] == ["scim.revoke", "scim.rotate"]
 
 
+
+def test_rotation_answered_after_switching_org_delivers_the_rotated_orgs_token(
+        qtbot, overview, server) -> None:
+    """The rotate answer arrives after the user opened another org: the dialog is for the org rotated."""
+    rotated, other = create_org(server), "contoso"
+    enable_scim(server, rotated)
+    load(qtbot, overview, rotated)
+    server.faults.set(f"POST admin/orgs/{rotated}/scim/tokens:latency=1s")
+    try:
+        overview.rotate_button.click()
+        load(qtbot, overview, other)  # while the rotation is held
+        qtbot.waitUntil(lambda: overview.token_dialog is not None, timeout=TIMEOUT)
+    finally:
+        server.faults.clear()
+    dialog = overview.token_dialog
+    assert overview.org_id == other
+    assert dialog.panel.target.org_id == rotated
+    assert rotated in dialog.windowTitle()
+    new_id = dialog.panel.target.token_info.id
+    assert overview.services.secrets.get(secret_key(rotated, new_id)) == dialog.token.value()
+    with qtbot.waitSignal(dialog.panel.sig_method_chosen, timeout=TIMEOUT) as chosen:
+        dialog.panel.link_button.click()  # the keyring key names the rotated org: the link is made
+    assert chosen.args == ["link"]
+    assert dialog.panel.link_info.url
+    dialog.reject()
+
 def test_opening_the_org_purges_a_token_whose_link_was_opened(qtbot, overview, server) -> None:
     import httpx
 

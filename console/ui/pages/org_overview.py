@@ -463,25 +463,24 @@ class OrgOverview(QWidget):
         self._runner.run(lambda _t: rotate_token(s.api(), org_id, s.secrets, s.store.audit,
                                                  operator=s.operator, deliveries=s.deliveries,
                                                  profile_id=s.profile_id),
-                         self._on_rotated, on_failure=self._on_token_failed, lane=org_id,
-                         label=f"Rotating the SCIM token of {org_id}", parent=self)
+                         lambda result: self._on_rotated(s, result), on_failure=self._on_token_failed,
+                         lane=org_id, label=f"Rotating the SCIM token of {org_id}", parent=self)
 
-    def _on_rotated(self, result: Any) -> None:
+    def _on_rotated(self, s: Any, result: Any) -> None:
         info = result.token_info
         self.token_status.setText(f"New token …{info.last_four} created; the old one stays "
                                   "active until you revoke it.")
-        self._open_delivery(result.token, info, result.scim_base_url, (
+        self._open_delivery(s, result.org_id, result.token, info, result.scim_base_url, (
             f"Token …{info.last_four} (fingerprint {info.fingerprint}) is active alongside the old one. "
             "Deliver it, then revoke the old token once the customer has switched."))
         self.sig_token_changed.emit("rotated")
         self.refresh()
 
-    def _open_delivery(self, token: str, info: Any, scim_url: str, intro: str) -> None:
-        s = self._services()
-        if s is None or self.org_id is None:
-            return
-        name = self.details.org.name if self.details else self.org_id
-        target = DeliveryTarget(self.org_id, name or self.org_id, scim_url, info, token)
+    def _open_delivery(self, s: Any, org_id: str, token: str, info: Any, scim_url: str, intro: str) -> None:
+        """Deliver ``org_id``'s token: the org the job was for, even if the page has moved on since."""
+        details = self.details if self.details is not None and self.details.org.id == org_id else None
+        name = (details.org.name if details else None) or org_id
+        target = DeliveryTarget(org_id, name, scim_url, info, token)
         self.token_dialog = DeliveryDialog(target, intro, s, self._runner, self)
         self.token_dialog.panel.sig_confirmed.connect(self.refresh_deliveries)
         self.token_dialog.show()
@@ -497,7 +496,7 @@ class OrgOverview(QWidget):
         self.deliver_button.setEnabled(False)
         def _read(token: str) -> None:
             self._update_buttons()
-            self._open_delivery(token, info, url,
+            self._open_delivery(s, org_id, token, info, url,
                                 f"Token …{info.last_four} has not reached the customer yet.")
 
         self._runner.run(lambda _t: pending_token(s.secrets, org_id, info.id), _read,
