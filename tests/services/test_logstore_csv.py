@@ -204,3 +204,36 @@ def test_two_downloads_chosen_together_stay_separate_events(tmp_path: Path) -> N
     )
     assert per_file == {"ProvisioningLogs_contoso.csv": 40, "ProvisioningLogs_fabrikam.csv": 30}
     assert con.execute("SELECT count(*) FROM log_events WHERE steps IS NULL").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("stage", ["Reading", "Importing"])
+def test_cancel_during_a_csv_statement_interrupts_it_and_keeps_nothing(tmp_path: Path, stage: str) -> None:
+    """Reading each file and inserting the joined events are watched statements: progress is reported
+    while they run and a cancel interrupts them (not only between them)."""
+    import threading
+    import time
+
+    from console.core.errors import Cancelled
+
+    paths = logs_data.write_csv(tmp_path / "dl", 40_000)
+    started, flag = threading.Event(), threading.Event()
+    seen: list[str] = []
+    box: dict[str, float] = {}
+
+    def progress(_fraction: float, text: str) -> None:
+        seen.append(text)
+        if text.startswith(stage) and len(seen) > 1:  # after the announcement: the statement's watcher
+            started.set()
+
+    def cancel_soon() -> None:
+        started.wait(20)
+        box["at"] = time.perf_counter()
+        flag.set()
+
+    cat = LogCatalog(tmp_path / "logs")
+    threading.Thread(target=cancel_soon, daemon=True).start()
+    with pytest.raises(Cancelled):
+        cat.import_file(list(paths), progress, flag.is_set)
+    assert started.is_set(), seen[:5]
+    assert time.perf_counter() - box["at"] < 0.5
+    assert cat.list() == []

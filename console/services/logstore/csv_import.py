@@ -22,16 +22,22 @@ import re
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import duckdb
 
 from console.services.logstore import sql
 from console.services.logstore.errors import LogImportError, NotALogError
+from console.services.logstore.importer import (
+    CancelCheck,
+    ImportReport,
+    Progress,
+    count_file,
+    max_seq,
+    run_watched,
+    settle_file,
+    transaction,
+)
 from console.services.logstore.sources import CsvSet
-
-if TYPE_CHECKING:
-    from console.services.logstore.importer import CancelCheck, ImportReport, Progress
 
 MAX_FIELD = 64 << 20
 _HEAD_BYTES = 256 * 1024
@@ -264,8 +270,10 @@ def _utf8_copy(path: Path, tmp: Path) -> Path:
 class _Reader:
     """Loads one CSV into a temp table ``t_<role>`` of VARCHAR columns ``c0…`` plus ``_ord``."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, tmp: Path, warnings: list[str]) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, tmp: Path, warnings: list[str], progress: Progress,
+                 cancelled: CancelCheck) -> None:
         self.con, self.tmp, self.warnings = con, tmp, warnings
+        self.progress, self.cancelled = progress, cancelled
         self.tables: list[str] = []
 
     def drop(self) -> None:
@@ -286,13 +294,14 @@ class _Reader:
         self.tables.append(table)
         self.con.execute("DROP TABLE IF EXISTS rej_scan; DROP TABLE IF EXISTS rej_err")
         try:
-            self.con.execute(
+            run_watched(
+                self.con,
                 f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT row_number() OVER () AS _ord, * "
                 f"FROM read_csv(?, columns={columns}, header=false, skip=1, auto_detect=false, delim=?, "
                 "quote='\"', escape='\"', strict_mode=false, "
                 f"max_line_size={MAX_FIELD}, store_rejects=true, rejects_scan='rej_scan', "
                 "rejects_table='rej_err')",
-                [str(source), delimiter],
+                [str(source), delimiter], self.progress, self.cancelled, f"Reading {name}",
             )
         except duckdb.Error as exc:
             raise LogImportError(
@@ -338,8 +347,6 @@ def import_csv_set(
     cancelled: CancelCheck,
 ) -> None:
     """Import one CSV download (main file + optional steps/properties files) into the dataset."""
-    from console.services.logstore.importer import check_is_log, drop_empty
-
     if files.main is None:
         names = ", ".join(files.name(p) for p in files.steps + files.mods)
         raise NotALogError(
@@ -350,17 +357,12 @@ def import_csv_set(
     main_name = files.name(files.main)
     progress(-1.0, f"Importing {main_name}")
     with tempfile.TemporaryDirectory(prefix="logstore-csv-") as tmp:
-        rd = _Reader(con, Path(tmp), report.warnings)
+        rd = _Reader(con, Path(tmp), report.warnings, progress, cancelled)
         try:
-            added = _import(con, rd, files, main_name, report, cancelled)
+            added = _import(con, rd, files, main_name, report, progress, cancelled)
         finally:
             rd.drop()
-    check_is_log(con, main_name, added)
-    empty = drop_empty(con, main_name)
-    if empty:
-        report.skipped += empty
-        report.warnings.append(f"{main_name}: skipped {empty:,} blank row(s).")
-    report.records += added - empty
+    settle_file(con, main_name, added, report, "blank row(s)")
     report.files.extend([main_name, *(files.name(p) for p in files.steps + files.mods)])
 
 
@@ -370,6 +372,7 @@ def _import(
     files: CsvSet,
     main_name: str,
     report: ImportReport,
+    progress: Progress,
     cancelled: CancelCheck,
 ) -> int:
     from console.core.errors import Cancelled
@@ -429,20 +432,14 @@ FROM (SELECT m.*, st.steps AS _steps, mo.mods AS _mods FROM t_main m
       LEFT JOIN ({steps_sql}) st ON st.k = {m("change_id")}
       LEFT JOIN ({mods_sql}) mo ON mo.k = {m("change_id")} ORDER BY m._ord) m
 """
-    before = int(
-        con.execute("SELECT count(*) FROM log_events WHERE source_file = ?", [main_name]).fetchone()[0]
-    )
-    base = int(con.execute("SELECT coalesce(max(seq), 0) FROM log_events").fetchone()[0])
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute(sql.tolerant_insert(select, ""), [base, main_name])
-        con.execute(
-            sql.search_insert(), [base, int(con.execute("SELECT max(seq) FROM log_events").fetchone()[0])]
-        )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    before, base = count_file(con, main_name), max_seq(con)
+    label = f"Importing {main_name}"
+
+    def insert() -> None:
+        run_watched(con, sql.tolerant_insert(select, ""), [base, main_name], progress, cancelled, label)
+        run_watched(con, sql.search_insert(), [base, max_seq(con)], progress, cancelled, label)
+
+    transaction(con, insert)
     for label, part in (("step", steps_sql), ("modified-property", mods_sql)):
         orphans = int(
             con.execute(
@@ -456,10 +453,7 @@ FROM (SELECT m.*, st.steps AS _steps, mo.mods AS _mods FROM t_main m
                 f"{main_name}: {orphans:,} change id(s) in the {label} file match no event in this file "
                 "(a download with different filters?); their rows are not shown."
             )
-    return (
-        int(con.execute("SELECT count(*) FROM log_events WHERE source_file = ?", [main_name]).fetchone()[0])
-        - before
-    )
+    return count_file(con, main_name) - before
 
 
 def _aggregate(rd: _Reader, files: CsvSet, paths: list[Path], role: str) -> str:

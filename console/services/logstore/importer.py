@@ -113,7 +113,7 @@ def run_watched(
         raise Cancelled()
 
 
-def _transaction(con: duckdb.DuckDBPyConnection, steps: Callable[[], None]) -> None:
+def transaction(con: duckdb.DuckDBPyConnection, steps: Callable[[], None]) -> None:
     con.execute("BEGIN TRANSACTION")
     try:
         steps()
@@ -123,11 +123,11 @@ def _transaction(con: duckdb.DuckDBPyConnection, steps: Callable[[], None]) -> N
     con.execute("COMMIT")
 
 
-def _max_seq(con: duckdb.DuckDBPyConnection) -> int:
+def max_seq(con: duckdb.DuckDBPyConnection) -> int:
     return int(con.execute("SELECT coalesce(max(seq), 0) FROM log_events").fetchone()[0])
 
 
-def _count_file(con: duckdb.DuckDBPyConnection, name: str) -> int:
+def count_file(con: duckdb.DuckDBPyConnection, name: str) -> int:
     return int(con.execute("SELECT count(*) FROM log_events WHERE source_file = ?", [name]).fetchone()[0])
 
 
@@ -145,7 +145,7 @@ def _tolerant(
         if kind == reader.GRAPH
         else sql.tolerant_from_file("array" if kind == reader.ARRAY else "newline_delimited")
     )
-    base = _max_seq(con)
+    base = max_seq(con)
 
     def steps() -> None:
         run_watched(
@@ -156,9 +156,9 @@ def _tolerant(
             cancelled,
             f"Importing {name}",
         )
-        run_watched(con, sql.search_insert(), [base, _max_seq(con)], progress, cancelled, f"Indexing {name}")
+        run_watched(con, sql.search_insert(), [base, max_seq(con)], progress, cancelled, f"Indexing {name}")
 
-    _transaction(con, steps)
+    transaction(con, steps)
 
 
 def _upn_key(head: list[dict[str, Any]]) -> str:
@@ -203,9 +203,9 @@ def _staged(
 ) -> bool:
     """Stage 1 of the fast path; False when a value had an unexpected type (use the tolerant schema)."""
     upn_key = _upn_key(head)
-    base = _max_seq(con)
+    base = max_seq(con)
     try:
-        _transaction(
+        transaction(
             con,
             lambda: run_watched(
                 con,
@@ -219,7 +219,7 @@ def _staged(
     except (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.BinderException):
         return False
     report.pending.append(
-        {"file": name, "path": str(path), "first": base + 1, "last": _max_seq(con), "upn_key": upn_key}
+        {"file": name, "path": str(path), "first": base + 1, "last": max_seq(con), "upn_key": upn_key}
     )
     return True
 
@@ -237,7 +237,7 @@ def import_one(
     """Import one (non-zip, non-CSV) file; salvage with the tolerant reader when DuckDB refuses it."""
     name = display_name or path.name
     kind = _sniff_named(path, name)
-    before = _count_file(con, name)
+    before = count_file(con, name)
     head = _fast_path_head(path, kind) if staged else None
     done = head is not None and _staged(con, path, name, head, report, progress, cancelled)
     attempt = 0
@@ -256,16 +256,21 @@ def import_one(
             done = True
         except duckdb.Error as exc:
             raise LogImportError(f"The import failed: {str(exc).splitlines()[0][:300]}", file=name) from None
-    added = _count_file(con, name) - before
+    settle_file(con, name, count_file(con, name) - before, report,
+                "record(s) with none of the fields of a provisioning event")
+    report.files.append(name)
+
+
+def settle_file(
+    con: duckdb.DuckDBPyConnection, name: str, added: int, report: ImportReport, blank: str
+) -> None:
+    """After a file's rows went in: refuse a non-log, drop its blank records (``blank`` names them), count."""
     check_is_log(con, name, added)
     empty = drop_empty(con, name)
     if empty:
         report.skipped += empty
-        report.warnings.append(
-            f"{name}: skipped {empty:,} record(s) with none of the fields of a provisioning event."
-        )
+        report.warnings.append(f"{name}: skipped {empty:,} {blank}.")
     report.records += added - empty
-    report.files.append(name)
 
 
 def complete(
@@ -292,7 +297,7 @@ def complete(
                 label = f"Indexing {name} for search"
                 run_watched(con, sql.search_insert(), [first - 1, last], progress, cancelled, label)
 
-            _transaction(con, search)
+            transaction(con, search)
         path = Path(item["path"])
         if not path.is_file():
             warnings.append(
@@ -308,7 +313,7 @@ def complete(
             con.execute(sql.DETAILS_MISMATCH, [first, last])
 
         try:
-            _transaction(con, details)
+            transaction(con, details)
         except (duckdb.ConversionException, duckdb.InvalidInputException) as exc:
             warnings.append(
                 f"{name}: steps and details could not be read ({str(exc).splitlines()[0][:200]})."
