@@ -340,7 +340,9 @@ def parse_error_text(text: str | None) -> ParsedError:
     )
 
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+# Letters of any script (``\w`` on str): an accented address is named whole, not from its last
+# ASCII run; quotes, ``=``, ``:`` and brackets around it in the text are not part of it.
+_EMAIL = re.compile(r"[\w.%+'-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 def emails_in(text: str | None) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from console.core.entra_errors import KNOWN_CODES, explain, parse_error_text
+from console.core.entra_errors import KNOWN_CODES, emails_in, explain, parse_error_text
 
 DOC_CODES = [
     "Conflict",
@@ -79,6 +79,18 @@ def test_duplicate_related_codes_point_to_reconciliation() -> None:
         assert explain(code).duplicate_related
     assert not explain("TooManyRequests").duplicate_related
 
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ("userName bob.o'neil@x.co.uk is taken", ["bob.o'neil@x.co.uk"]),
+    ("mail=ana@contoso.com conflicts", ["ana@contoso.com"]),
+    ("José.García@Contoso.com. already exists", ["José.García@Contoso.com"]),  # whole, not "a@Contoso.com"
+    ('{"detail":"<b_c@d-e.org> and b_c@d-e.org"}', ["b_c@d-e.org"]),
+    ("no address @ here, nor x@y", []),
+])
+def test_emails_in_error_text_whole_and_once(text: str, found: list[str]) -> None:
+    """The logs page and the reconcile engine both read the addresses of a conflict with this."""
+    assert emails_in(text) == found
 
 SAMPLE = (
     "Error code: SystemForCrossDomainIdentityManagementServiceIncompatible\n"

@@ -37,7 +37,7 @@ from typing import Any
 
 import duckdb
 
-from console.core.entra_errors import explain, parse_error_text
+from console.core.entra_errors import emails_in, explain, parse_error_text
 from console.core.errors import Cancelled
 from console.core.reconcile.findings import (
     CLASS_INFO,
@@ -63,7 +63,6 @@ from console.services.reconcile.sources import (
 )
 
 WANT_CODES = ("entryconflict", "conflict", "uniqueness")  # Entra's push of a value collided
-EMAIL_IN_TEXT = re.compile(r"[^\s@\"'<>(),;:\[\]]+@[^\s@\"'<>(),;:\[\]]+\.[^\s@\"'<>(),;:\[\].]+")
 MAX_LOG_EVIDENCE = 50   # events listed per finding (the count is exact)
 
 assert max(map(ord, ASCII_WHITESPACE)) <= 32  # so "first and last character > ' '" means "nothing to strip"
@@ -470,7 +469,7 @@ def _event_row(row: Sequence[Any]) -> list[Any] | None:
     platform_record = isinstance(extra, dict) and bool(extra.get("method"))
     obj = (extra.get("external_id") if platform_record else source_id) or None
     uid_hint = source_id if platform_record else None
-    mails = list(dict.fromkeys(m.rstrip(".") for m in EMAIL_IN_TEXT.findall(reason or "")))
+    mails = emails_in(reason)
     wants = status == 409 or bool(code and code.lower().endswith(WANT_CODES))
     upn_k = (identity_key(source_upn) or None) if source_upn else None
     return [seq, ts, code, status, (reason or "")[:2000], obj, uid_hint, target_id or None,
