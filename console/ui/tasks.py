@@ -83,6 +83,9 @@ class Job:
     token: CancelToken
     on_progress: Callable[[int, int, str], None] | None = None  # this job's progress (GUI thread)
     on_dropped: Callable[[Job], None] | None = None  # its outcome was dropped (cancelled or superseded)
+    #: what ``fn`` returned when that outcome was dropped (None if it raised): a resource it opened
+    #: (an engine, a file) is still the caller's to close
+    dropped_result: Any = None
     parent: Any = None
     started: bool = False
     finished: bool = False
@@ -159,7 +162,7 @@ class TaskRunner(QObject):
         ``sig_progress_changed`` gets every job's); ``on_dropped(job)`` is called instead of either
         outcome callback when the job was cancelled or superseded, so a page can leave its busy state
         (compare ``job`` with the page's current one: a superseded job is dropped after its successor
-        started).
+        started) and close what ``job.dropped_result`` holds.
         """
         if self._closed:
             raise RuntimeError("TaskRunner is shut down")
@@ -275,6 +278,7 @@ class TaskRunner(QObject):
             return
         if job.cancelled or not self.is_current(job) or (not ok and isinstance(payload, Cancelled)):
             log.debug("dropped result of op %s (%s)", job.id, job.label or job.purpose)
+            job.dropped_result = payload if ok else None
             self.sig_task_dropped.emit(job)
             if on_dropped is not None:
                 on_dropped(job)

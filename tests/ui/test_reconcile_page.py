@@ -193,3 +193,35 @@ def test_cancelled_run_is_resumed_from_the_page(qtbot, page, server, client, mon
     assert report.status == "finished"
     assert not page.resume_button.isVisible()
     assert runs.unfinished(org.org_id) is None
+
+
+def test_engines_nobody_shows_are_closed_superseded_and_cancelled_after_done(
+        qtbot, page, server, client, monkeypatch) -> None:
+    """Each analysis holds personal data in a temp folder: a re-analysis closes the old engine, and an
+    analysis cancelled just as it finished closes the engine the runner dropped."""
+    import threading
+
+    import console.services.reconcile as reconcile
+
+    org = twins_org(server, client, seed=33)
+    analysed(qtbot, page, org.org_id)
+    first = page.engine
+    assert first.dir.exists()
+    real, made, proceed = reconcile.analyze_org, threading.Event(), threading.Event()
+    engines: list[Any] = []
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        engines.append(real(*args, **kwargs))
+        made.set()
+        proceed.wait(10)
+        return engines[-1]
+
+    monkeypatch.setattr(reconcile, "analyze_org", held)
+    page.analyse()
+    qtbot.waitUntil(lambda: not first.dir.exists(), timeout=TIMEOUT)  # superseded: closed at once
+    qtbot.waitUntil(made.is_set, timeout=TIMEOUT)
+    page.cancel_analysis()
+    proceed.set()
+    qtbot.waitUntil(lambda: page.status.text() == "Analysis cancelled.", timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: not engines[0].dir.exists(), timeout=TIMEOUT)
+    assert page.engine is None

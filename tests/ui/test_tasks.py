@@ -227,3 +227,25 @@ def test_per_job_progress_and_dropped_callbacks(qtbot: Any, runner: TaskRunner) 
     assert mine == [(1, 2, "half")]  # nothing of the other job, nothing after the cancel
     assert job.on_progress is None  # released with the other callbacks
     assert job.on_dropped is None
+    assert job.dropped_result is None  # it raised Cancelled: nothing to close
+
+
+def test_a_result_dropped_after_it_was_made_is_handed_to_on_dropped(qtbot: Any, runner: TaskRunner) -> None:
+    """A job that returns a resource as it is cancelled: the runner drops the outcome but hands the
+    resource over, so the page can close it (an analysis engine and its temp files)."""
+    made = threading.Event()
+    proceed = threading.Event()
+    seen: list[Any] = []
+
+    def work(_token: CancelToken) -> tuple[str, int]:
+        made.set()
+        proceed.wait(5)
+        return ("engine", 1)  # does not look at the cancel: it finished its work
+
+    job = runner.run(work, lambda _r: seen.append("success?"),
+                     on_dropped=lambda j: seen.append(j.dropped_result))
+    assert made.wait(5)
+    job.cancel()
+    proceed.set()
+    qtbot.waitUntil(lambda: seen != [], timeout=5000)
+    assert seen == [("engine", 1)]

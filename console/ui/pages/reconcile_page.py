@@ -309,9 +309,10 @@ class ReconcilePage(QWidget):
         self.model.set_result(None, 0, [])
         self.details.clear()
 
+        if old is not None:  # in a job of its own: cancelling the analysis must not skip it
+            self._close_later(old)
+
         def _analyse(t: CancelToken) -> Any:
-            if old is not None:
-                old.close()
             dataset = None
             if dataset_id is not None:
                 from console.services.logstore.catalog import LogCatalog
@@ -362,7 +363,14 @@ class ReconcilePage(QWidget):
         if text:
             self.status.setText(text)
 
+    def _close_later(self, engine: Any) -> None:
+        """Close an engine nobody shows any more (its temp folder holds personal data)."""
+        self._runner.run(lambda _t: engine.close(), on_failure=lambda _e: None,
+                         label="Closing the previous analysis")
+
     def _on_dropped(self, job: Any) -> None:
+        if job.dropped_result is not None:  # it finished as it was cancelled: its engine is unused
+            self._close_later(job.dropped_result[0])
         if job is not self._job:
             return  # an analysis superseded by a newer one: the newer one owns the busy state
         self._end_job()
