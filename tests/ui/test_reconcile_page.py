@@ -4,6 +4,7 @@ export, plan → apply (confirmed) → audited, a conflict since the preview, ca
 
 from __future__ import annotations
 
+import threading
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -199,8 +200,6 @@ def test_engines_nobody_shows_are_closed_superseded_and_cancelled_after_done(
         qtbot, page, server, client, monkeypatch) -> None:
     """Each analysis holds personal data in a temp folder: a re-analysis closes the old engine, and an
     analysis cancelled just as it finished closes the engine the runner dropped."""
-    import threading
-
     import console.services.reconcile as reconcile
 
     org = twins_org(server, client, seed=33)
@@ -225,3 +224,83 @@ def test_engines_nobody_shows_are_closed_superseded_and_cancelled_after_done(
     qtbot.waitUntil(lambda: page.status.text() == "Analysis cancelled.", timeout=TIMEOUT)
     qtbot.waitUntil(lambda: not engines[0].dir.exists(), timeout=TIMEOUT)
     assert page.engine is None
+
+
+def _open_plan_dialog(qtbot: Any, page: ReconcilePage, monkeypatch: pytest.MonkeyPatch) -> PlanDialog:
+    monkeypatch.setattr(PlanDialog, "confirm", staticmethod(lambda *_a: True))
+    page.make_plan(selected_only=False)
+    qtbot.waitUntil(lambda: page.plan_dialog is not None and page.plan_dialog.isVisible(), timeout=TIMEOUT)
+    return page.plan_dialog
+
+
+def test_cancel_in_the_dialog_shows_this_run_not_an_older_unfinished_one(
+        qtbot, page, server, client, monkeypatch) -> None:
+    """The dialog used to re-read the org's newest unfinished run after a cancel: with an older
+    interrupted run of the org around, it painted that run's states and resumed the wrong run."""
+    from console.services.reconcile import RunStore
+
+    org = twins_org(server, client, seed=34)
+    analysed(qtbot, page, org.org_id)
+    runs = RunStore(page.services.store.engine)
+    older = runs.create(page.engine.plan(), actor="someone-else")
+    runs.set_status(older.id, "interrupted")
+    dialog = _open_plan_dialog(qtbot, page, monkeypatch)
+    # cancelled while it waits behind another job of the org: it never starts
+    gate = threading.Event()
+    page._runner.run(lambda _t: gate.wait(10), lane=org.org_id, label="something else of the org")
+    dialog.apply()
+    dialog.cancel_run()
+    gate.set()
+    qtbot.waitUntil(lambda: dialog.status.text().startswith("Cancelled."), timeout=TIMEOUT)
+    assert dialog.run_id != older.id
+    assert dialog.table.item(0, 3).text() == "preview"  # nothing of the older run painted here
+    # cancelled mid-run: the dialog stays on its own run and resumes it
+    server.faults.set(f"POST admin/orgs/{org.org_id}/users/*/merge:latency=400ms")
+    try:
+        dialog.apply()
+        qtbot.waitUntil(lambda: dialog.progress.value() >= 1, timeout=TIMEOUT)
+        dialog.cancel_run()
+        qtbot.waitUntil(lambda: dialog.status.text().startswith("Cancelled."), timeout=TIMEOUT)
+    finally:
+        server.faults.clear()
+    mine = [r for r in runs.list(org.org_id) if r.id != older.id]
+    assert len(mine) == 1
+    assert dialog.run_id == mine[0].id
+    assert dialog.apply_button.text() == "Resume…"
+    with qtbot.waitSignal(dialog.sig_applied, timeout=60_000) as applied:
+        dialog.apply()
+    assert applied.args[0].run.id == mine[0].id
+    assert applied.args[0].status == "finished"
+    dialog.reject()
+
+
+def test_a_run_that_fails_is_resumed_by_the_next_apply_not_started_again(
+        qtbot, page, server, client, monkeypatch) -> None:
+    """The run exists once its job created it: a failure after that leaves the dialog on that run."""
+    from console.services.reconcile import RunStore
+
+    org = twins_org(server, client, seed=35)
+    analysed(qtbot, page, org.org_id)
+    dialog = _open_plan_dialog(qtbot, page, monkeypatch)
+    calls = [0]
+
+    def api_once_broken() -> AdminApiClient:
+        calls[0] += 1
+        if calls[0] == 1:
+            raise RuntimeError("no client this time")
+        return client
+
+    monkeypatch.setattr(dialog.services, "api", api_once_broken)
+    dialog.apply()
+    qtbot.waitUntil(lambda: "unexpected error" in dialog.status.text(), timeout=TIMEOUT)
+    runs = RunStore(page.services.store.engine)
+    created = runs.list(org.org_id)
+    assert len(created) == 1
+    assert dialog.run_id == created[0].id
+    assert dialog.apply_button.text() == "Resume…"
+    with qtbot.waitSignal(dialog.sig_applied, timeout=60_000) as applied:
+        dialog.apply()
+    assert applied.args[0].run.id == created[0].id
+    assert applied.args[0].status == "finished"
+    assert [r.id for r in runs.list(org.org_id)] == [created[0].id]
+    dialog.reject()

@@ -62,6 +62,7 @@ class PlanDialog(QDialog):
         self.run_id: str | None = run.id if run is not None else None
         self.report: Any = None
         self._job: Any = None
+        self._started: list[str] = []  # the id of the run the current job applies, once it exists
         self.setWindowTitle(f"Reconciliation plan — {plan.org_id}")
         layout = QVBoxLayout(self)
         api = len(plan.api_steps)
@@ -144,10 +145,13 @@ class PlanDialog(QDialog):
         from console.services.reconcile import RunStore, apply_run
 
         s, plan, run_id = self.services, self.plan, self.run_id
+        started: list[str] = []
+        self._started = started
 
         def _apply(t: CancelToken) -> Any:
             runs = RunStore(s.store.engine)
             rid = run_id or runs.create(plan, actor=s.operator, profile_id=s.profile_id).id
+            started.append(rid)  # read by the dialog only after this job has ended
             return apply_run(s.api(), runs, s.store.audit, rid, t, operator=s.operator,
                              profile_id=s.profile_id)
 
@@ -184,15 +188,22 @@ class PlanDialog(QDialog):
         self.export_button.setEnabled(True)
 
     def _on_dropped(self, job: Any) -> None:
-        """A cancelled run's outcome is dropped by the runner: read what it recorded instead."""
+        """A cancelled run: its report when apply_run returned one, else what this run recorded."""
         if job is not self._job:
             return
         self._finish_job()
+        if job.dropped_result is not None:
+            self._on_cancelled(job.dropped_result.run)
+            return
+        if not self._started:  # cancelled before the run was created: nothing was done
+            self._on_cancelled(None)
+            return
         from console.services.reconcile import RunStore
 
-        s, org_id = self.services, self.plan.org_id
-        self.runner.run(lambda _t: RunStore(s.store.engine).unfinished(org_id), self._on_cancelled,
-                        on_failure=self._on_failed, lane=org_id, label="Reading the run", parent=self)
+        s, rid = self.services, self._started[0]
+        self.runner.run(lambda _t: RunStore(s.store.engine).get(rid), self._on_cancelled,
+                        on_failure=self._on_failed, lane=self.plan.org_id, label="Reading the run",
+                        parent=self)
 
     def _on_cancelled(self, run: Any) -> None:
         if run is not None:
@@ -231,6 +242,8 @@ class PlanDialog(QDialog):
 
     def _on_failed(self, exc: BaseException) -> None:
         self._finish_job()
+        if self.run_id is None and self._started:  # created, then failed: resume it, not a new run
+            self.run_id = self._started[0]
         self.apply_button.setEnabled(self.run_id is not None or bool(self.plan.api_steps))
         if self.run_id is not None:
             self.apply_button.setText("Resume…")
