@@ -381,12 +381,23 @@ def test_align_predicted_duplicates_then_entra_matches_instead_of_creating_twins
     assert not page.align_button.isEnabled()  # nothing selected
     page.prediction_table.selectAll()
     assert len(page.selected_fixable()) == 5
-    # One account changes after the prediction: that one must be left alone and reported.
-    with AdminApiClient(server.base_url, server.operator_token) as c:
-        c.set_primary_email(org_id, made[0].id, made[0].user_name)
     asked: list[str] = []
     monkeypatch.setattr(ConfirmDialog, "ask", classmethod(lambda cls, _p, _t, text, **_k: asked.append(text)
                                                           or True))
+    # The platform fails: said next to the button, the prediction stays, Align can be tried again.
+    server.faults.set(f"POST admin/orgs/{org_id}/users/*/user-name:500")
+    try:
+        page.align_selected()
+        qtbot.waitUntil(lambda: page.align_status.text() != "", timeout=TIMEOUT)
+    finally:
+        server.faults.clear()
+    assert "HTTP 500" in page.align_status.text()  # the platform's own words, with the request
+    assert "5 will become duplicates" in page.prediction_summary.text()
+    assert page.align_button.isEnabled()
+    asked.clear()
+    # One account changes after the prediction: that one must be left alone and reported.
+    with AdminApiClient(server.base_url, server.operator_token) as c:
+        c.set_primary_email(org_id, made[0].id, made[0].user_name)
     page.predictions = None
     page.align_selected()
     qtbot.waitUntil(lambda: page.predictions is not None, timeout=TIMEOUT)  # predicted again afterwards

@@ -213,8 +213,15 @@ class ReadinessPage(WizardPage):
                 self.load_export(path)  # the prediction again, from the platform as it is now
 
         self.align_button.setEnabled(False)
-        self.w.runner.run(_align, _done, on_failure=self._on_predict_failed, lane=org_id,
+        self.w.runner.run(_align, _done, on_failure=self._on_align_failed, lane=org_id,
                           label="Aligning accounts with Entra", parent=self)
+
+    def _on_align_failed(self, exc: BaseException) -> None:
+        """Said next to the Align button (the prediction above stays), which can be tried again."""
+        self._update_align_button()
+        self.align_status.setText(str(exc) if isinstance(exc, UserFacingError)
+                                  else "The accounts could not be aligned (unexpected error; see the log).")
+        self.align_status.setStyleSheet(f"color: {LEVEL_COLOR[RED]};")
 
     def _on_predict_failed(self, exc: BaseException) -> None:
         self.export_button.setEnabled(True)
