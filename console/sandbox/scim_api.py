@@ -122,13 +122,7 @@ def _bearer(request: Request) -> str | None:
 
 
 def _authenticate(session: Session, request: Request, org_id: str, rec: RequestRecord) -> str:
-    """The id of the request's valid token, else 401.
-
-    The token's ``last_used_at`` is *not* left pending in the session: the handler's first query
-    would autoflush it, and that UPDATE would take SQLite's single write lock at the start of every
-    request — even a read — and hold it until the commit, serialising all clients (the main cost
-    under load). ``_finish`` writes it just before the commit instead.
-    """
+    """The id of the request's valid token, else 401 (``_finish`` records its ``last_used_at``)."""
     token = _bearer(request)
     if token is None:
         raise ScimError(401, None, "Authorization: Bearer <SCIM token> is required")
@@ -136,7 +130,6 @@ def _authenticate(session: Session, request: Request, org_id: str, rec: RequestR
     if row is None:
         raise ScimError(401, None, "The SCIM token is not valid for this organisation")
     rec.token_id = row.id
-    session.expunge(row)  # drops the pending last_used_at change (see above)
     settings = session.get(ScimSettings, org_id)
     if settings is None or not settings.enabled:
         raise ScimError(401, None, "SCIM provisioning is disabled for this organisation")

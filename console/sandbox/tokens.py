@@ -68,7 +68,10 @@ def mint_scim_token(
 
 
 def authenticate_scim_token(session: Session, org_id: str, presented: str) -> ScimToken | None:
-    """Return the active token of ``org_id`` matching ``presented`` (and mark it used), else None."""
+    """Return the active token of ``org_id`` matching ``presented``, else None.
+
+    It does not touch ``last_used_at``: the SCIM handler writes that just before its commit (a pending
+    change here would be autoflushed by the handler's first query and hold SQLite's write lock)."""
     digest = hash_token(presented)
     row = session.scalar(select(ScimToken).where(ScimToken.token_hash == digest))
     if row is None or not hmac.compare_digest(row.token_hash, digest) or row.org_id != org_id:
@@ -76,7 +79,6 @@ def authenticate_scim_token(session: Session, org_id: str, presented: str) -> Sc
     now = utcnow()
     if row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
         return None
-    row.last_used_at = now
     return row
 
 
