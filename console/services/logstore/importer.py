@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ import duckdb
 
 from console.core.entra_log_schema import UPN_KEYS
 from console.core.errors import Cancelled
+from console.services.duckdb_cancel import interruptible
 from console.services.logstore import reader, sql
 from console.services.logstore.errors import LogImportError, NotALogError
 
@@ -79,37 +79,17 @@ def run_watched(
     label: str,
 ) -> None:
     """Execute one statement; report DuckDB's progress and interrupt on cancel (≤ 100 ms)."""
-    done = threading.Event()
-    was_cancelled = threading.Event()
 
-    def watch() -> None:
-        while not done.wait(0.1):
-            if cancelled():
-                was_cancelled.set()
-                con.interrupt()
-                return
-            try:
-                pct = float(con.query_progress())
-            except (duckdb.Error, TypeError, ValueError):
-                pct = -1.0
-            progress(pct / 100.0 if pct >= 0 else -1.0, label)
+    def tick() -> None:
+        try:
+            pct = float(con.query_progress())
+        except (duckdb.Error, TypeError, ValueError):
+            pct = -1.0
+        progress(pct / 100.0 if pct >= 0 else -1.0, label)
 
-    if cancelled():
-        raise Cancelled()
-    watcher = threading.Thread(target=watch, name="logstore-watch", daemon=True)
-    watcher.start()
-    try:
+    with interruptible(con, cancelled, tick):
         con.execute(statement, list(params))
-    except duckdb.InterruptException:
-        raise Cancelled() from None
-    except duckdb.Error:
-        if was_cancelled.is_set():
-            raise Cancelled() from None
-        raise
-    finally:
-        done.set()
-        watcher.join()
-    if was_cancelled.is_set() or cancelled():  # a cancel during a fast statement still wins
+    if cancelled():  # a cancel during a fast statement still wins
         raise Cancelled()
 
 

@@ -30,7 +30,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,7 @@ from console.core.reconcile.findings import (
 )
 from console.core.reconcile.plan import Plan, build_plan
 from console.core.reconcile.rules import ASCII_WHITESPACE, identity_key
+from console.services.duckdb_cancel import interruptible
 from console.services.reconcile import analysis as A  # noqa: N812
 from console.services.reconcile.results import FindingsTable
 from console.services.reconcile.sources import (
@@ -162,36 +163,9 @@ class ReconcileEngine:
         self._files += 1
         return self.dir / f"{stem}-{self._files}.csv"
 
-    @contextlib.contextmanager
-    def _watched(self, token: ProgressToken) -> Iterator[None]:
+    def _watched(self, token: ProgressToken) -> contextlib.AbstractContextManager[None]:
         """Interrupt DuckDB within 100 ms of a cancel; raise Cancelled instead of DuckDB's error."""
-        done = threading.Event()
-        fired = threading.Event()
-
-        def watch() -> None:
-            while not done.wait(0.1):
-                if token.cancelled():
-                    fired.set()
-                    self.con.interrupt()
-                    return
-
-        if token.cancelled():
-            raise Cancelled()
-        watcher = threading.Thread(target=watch, name="reconcile-watch", daemon=True)
-        watcher.start()
-        try:
-            yield
-        except duckdb.InterruptException:
-            raise Cancelled() from None
-        except duckdb.Error:
-            if fired.is_set():
-                raise Cancelled() from None
-            raise
-        finally:
-            done.set()
-            watcher.join()
-        if fired.is_set():
-            raise Cancelled()
+        return interruptible(self.con, token.cancelled)
 
     def _rows_table(self, table: str, columns: dict[str, str], rows: Iterable[Sequence[Any]]) -> None:
         """Bulk-load Python rows through a CSV (DuckDB's parameter inserts cost ~2 ms a row)."""
