@@ -304,3 +304,20 @@ def test_a_run_that_fails_is_resumed_by_the_next_apply_not_started_again(
     assert applied.args[0].status == "finished"
     assert [r.id for r in runs.list(org.org_id)] == [created[0].id]
     dialog.reject()
+
+
+def test_plan_all_shown_plans_exactly_the_filtered_findings(qtbot, page, server, client, monkeypatch) -> None:
+    """"Plan all shown" follows the class chips and the search box (by the filter, not a list of ids)."""
+    org = twins_org(server, client, seed=36)
+    analysed(qtbot, page, org.org_id)
+    assert page.model.total == N
+    one = page.model.row_at(0)
+    name = one.user_names.split(", ")[0]
+    with qtbot.waitSignal(page.sig_query_done, timeout=TIMEOUT):
+        page.search.setText(name)
+    shown = {page.model.row_at(r).fid for r in range(page.model.total)}
+    assert 1 <= len(shown) < N
+    dialog = _open_plan_dialog(qtbot, page, monkeypatch)
+    assert dialog.plan.findings == len(shown)
+    assert set(dialog.plan.classes) == shown
+    dialog.reject()

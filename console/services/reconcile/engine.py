@@ -40,7 +40,6 @@ import duckdb
 from console.core.entra_errors import emails_in, explain, parse_error_text
 from console.core.errors import Cancelled
 from console.core.reconcile.findings import (
-    CLASS_INFO,
     Account,
     EntraRecord,
     Evidence,
@@ -51,7 +50,7 @@ from console.core.reconcile.plan import Plan, build_plan
 from console.core.reconcile.rules import ASCII_WHITESPACE, identity_key
 from console.services.duckdb_cancel import interruptible
 from console.services.reconcile import analysis as A  # noqa: N812
-from console.services.reconcile.results import FindingsTable
+from console.services.reconcile.results import FindingsTable, filter_sql
 from console.services.reconcile.sources import (
     LIST_SEPARATOR,
     SNAPSHOT_COLUMNS,
@@ -349,15 +348,15 @@ FROM (SELECT {picked} FROM read_csv(?, columns={columns!r}, header=false, skip=1
         acc_cols = ("id", "user_name", "emails", "active", "created_via", "version", "display_name",
                     "scim_id", "external_id", "idp_link", "merged_into_id", "work_areas", "last_login_at",
                     "created_at")
-        with self.lock:
+        with self.lock:  # the filter is evaluated once: into ``fsel``, which everything else joins
+            self.con.execute("CREATE OR REPLACE TEMP TABLE fsel AS "
+                             "SELECT f.fid, f.sig, f.object_id, f.cls, f.key_kind, f.value, f.detail, "
+                             f"f.log_events, f.rank FROM findings f WHERE {where}", params)
             base = self.con.execute(
-                "SELECT f.fid, f.cls, f.key_kind, f.value, f.detail, f.object_id, f.log_events "
-                f"FROM findings f WHERE {where} ORDER BY f.rank, f.fid", params).fetchall()
+                "SELECT fid, cls, key_kind, value, detail, object_id, log_events FROM fsel "
+                "ORDER BY rank, fid").fetchall()
             if not base:
                 return []
-            self.con.execute("CREATE OR REPLACE TEMP TABLE fsel AS "
-                             "SELECT f.fid, f.sig, f.object_id FROM findings f "
-                             f"WHERE {where}", params)
             members = self.con.execute(
                 f"SELECT m.fid, {', '.join('p.' + c for c in acc_cols)} FROM fmembers m "
                 "SEMI JOIN fsel USING (fid) JOIN pu p ON p.rowid = m.rid "
@@ -410,22 +409,12 @@ def _trimmed(col: str) -> str:
 
 def _where(ids: Iterable[str] | None, cls: str | Iterable[str] | None,
            text: str | None) -> tuple[str, list[Any]]:
-    parts, params = ["TRUE"], []
+    parts, params = filter_sql(cls, text, alias="f.")
     if ids is not None:
         ids = list(ids)
         parts.append(f"f.fid IN ({', '.join('?' for _ in ids) or 'NULL'})")
         params.extend(ids)
-    if cls:
-        classes = [cls] if isinstance(cls, str) else list(cls)
-        unknown = [c for c in classes if c not in {str(k) for k in CLASS_INFO}]
-        if unknown:
-            raise ValueError(f"unknown finding class {unknown[0]!r}")
-        parts.append(f"f.cls IN ({', '.join('?' for _ in classes)})")
-        params.extend(classes)
-    if text and text.strip():
-        parts.append("f." + A.SEARCH_WHERE)
-        params.append(text.strip().lower())
-    return " AND ".join(parts), params
+    return " AND ".join(parts or ["TRUE"]), params
 
 
 def _event_row(row: Sequence[Any]) -> list[Any] | None:

@@ -57,6 +57,28 @@ class FindingRow:
         return summary(self.cls, self.detail, names, self.value, self.entra_upn, self.entra_mail)
 
 
+def filter_sql(cls: str | Iterable[str] | None, text: str | None,
+               alias: str = "") -> tuple[list[str], list[Any]]:
+    """SQL conditions (and their parameters) for "these classes (None: all), containing ``text``".
+
+    The text condition reads the search table: run ``SEARCH_DDL`` before using it."""
+    classes = [cls] if isinstance(cls, str) else list(cls or ())
+    known = {str(c) for c in FindingClass}
+    for c in classes:
+        if c not in known:
+            raise ValueError(f"unknown finding class {c!r}")
+    parts: list[str] = []
+    params: list[Any] = []
+    if classes:
+        parts.append(f"{alias}cls IN ({', '.join('?' for _ in classes)})")
+        params.extend(classes)
+    text = (text or "").strip().lower()
+    if text:
+        parts.append(alias + SEARCH_WHERE)
+        params.append(text)
+    return parts, params
+
+
 class FindingsTable:
     _views = itertools.count(1)
 
@@ -74,10 +96,7 @@ class FindingsTable:
     def filter(self, cls: str | Iterable[str] | None = None, text: str | None = None) -> int:
         """Show only these classes (None: all) whose accounts/keys contain ``text``; returns the count."""
         classes = (cls,) if isinstance(cls, str) else tuple(cls or ())
-        known = {str(c) for c in FindingClass}
-        for c in classes:
-            if c not in known:
-                raise ValueError(f"unknown finding class {c!r}")
+        filter_sql(classes, None)  # refuses an unknown class before anything changes
         with self._lock:
             self._cls = classes
             self._text = (text or "").strip().lower()
@@ -92,15 +111,15 @@ class FindingsTable:
             self._order = f"{SORTS[column]} {direction} NULLS LAST, rank ASC, user_names ASC, fid ASC"
             self._view = None
 
+    @property
+    def current_filter(self) -> tuple[tuple[str, ...], str]:
+        """(classes, text) of what is shown: ``ReconcileEngine.plan(cls=…, text=…)`` plans exactly it."""
+        return self._cls, self._text
+
     def _where(self, *, with_class: bool = True) -> tuple[str, list[Any]]:
-        parts, params = [], []
-        if with_class and self._cls:
-            parts.append(f"cls IN ({', '.join('?' for _ in self._cls)})")
-            params.extend(self._cls)
         if self._text:
             self._con.execute(SEARCH_DDL)  # the search text exists from the first text filter on
-            parts.append(SEARCH_WHERE)
-            params.append(self._text)
+        parts, params = filter_sql(self._cls if with_class else None, self._text)
         return (" WHERE " + " AND ".join(parts)) if parts else "", params
 
     def _ensure(self) -> str:

@@ -520,7 +520,10 @@ class ReconcilePage(QWidget):
         ids = self.selected_ids() if selected_only else None
 
         def _plan(_t: CancelToken) -> Any:
-            return engine.plan(ids=ids if ids is not None else engine.table.ids())
+            if ids is not None:
+                return engine.plan(ids=ids)
+            classes, text = engine.table.current_filter  # all shown, by the filter (not a million ids)
+            return engine.plan(cls=classes or None, text=text or None)
 
         self._runner.run(_plan, self._open_plan, on_failure=self._on_query_failed,
                          label="Building the plan", parent=self)
