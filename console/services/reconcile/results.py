@@ -3,8 +3,8 @@
 A filter or sort change materialises ``row_number() OVER (ORDER BY …)`` over the matching findings into
 a temp table once; ``count()`` and ``page(offset, limit)`` are then an index-free ``rn BETWEEN``
 lookup, so a Qt model can show 300 000 findings with O(page) work and no proxy model
-(performance-notes §3.4, §6). The previous view is kept one generation so a page request in flight
-during a re-sort still gets rows.
+(performance-notes §3.4, §6). Pages always come from the current view; the page's model drops
+those that arrive for an older filter (its generation).
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ class FindingsTable:
         self._text = ""
         self._order = "rank ASC, sev_rank ASC, user_names ASC, fid ASC"
         self._view: str | None = None
-        self._old: list[str] = []
+        self._built: str | None = None  # the last view materialised (dropped when replaced)
         self._count = 0
 
     # ---- state
@@ -132,10 +132,9 @@ class FindingsTable:
             f"CREATE TEMP TABLE {view} AS SELECT row_number() OVER (ORDER BY {self._order}) AS rn, "
             f"{', '.join(COLUMNS)} FROM findings{where}", params)
         self._count = int(self._con.execute(f"SELECT count(*) FROM {view}").fetchone()[0])
-        self._old.append(view)
-        while len(self._old) > 2:  # the previous view may still serve a page requested before the change
-            self._con.execute(f"DROP TABLE IF EXISTS {self._old.pop(0)}")
-        self._view = view
+        if self._built is not None:
+            self._con.execute(f"DROP TABLE IF EXISTS {self._built}")
+        self._view = self._built = view
         return view
 
     # ---- reads
@@ -154,7 +153,7 @@ class FindingsTable:
                            r[8], r[9] or "", int(r[10] or 0)) for r in rows]
 
     def ids(self) -> list[str]:
-        """Every finding id under the current filter, in the current order (e.g. "plan these")."""
+        """Every finding id under the current filter, in the current order."""
         with self._lock:
             view = self._ensure()
             return [r[0] for r in self._con.execute(f"SELECT fid FROM {view} ORDER BY rn").fetchall()]
