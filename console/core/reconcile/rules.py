@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 IDP_LINK, EXTERNAL_ID, USER_NAME, EMAIL = "idp_link", "externalId", "userName", "email"
 KEY_ORDER = (IDP_LINK, EXTERNAL_ID, USER_NAME, EMAIL)
-KEY_LABEL = {IDP_LINK: "IdP link", EXTERNAL_ID: "externalId", USER_NAME: "userName", EMAIL: "email"}
 
 PLACEHOLDER_SUFFIX = ".invalid"
 # What str.strip() removes from an ASCII string (str.isspace() over U+0000..U+007F).

@@ -45,7 +45,6 @@ from __future__ import annotations
 from console.core.reconcile.findings import CLASS_INFO, CLASS_PRIORITY, SEVERITY_RANK
 from console.core.reconcile.rules import KEY_ORDER, PLACEHOLDER_SUFFIX
 
-US = "chr(31)"  # the snapshot's email-list separator, in SQL
 PH = f"'{PLACEHOLDER_SUFFIX}'"
 
 

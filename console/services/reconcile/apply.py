@@ -71,7 +71,7 @@ class RunReport:
     def lines(self) -> Iterator[str]:
         """The report for a person: one line per step that did not simply succeed, then the totals."""
         for s in self.run.steps:
-            if s.state in (R.DONE, R.ALREADY_DONE, R.ADVICE_SHOWN):
+            if s.state in R.SUCCEEDED:
                 continue
             label = {R.PENDING: "not started", R.RUNNING: "interrupted (outcome checked on resume)"}.get(
                 s.state, s.state)
@@ -206,7 +206,7 @@ def apply_run(client: Any, runs: R.RunStore, audit: Any, run_id: str, token: Pro
     runs.set_status(run_id, status, summary=counts)
     audit.record("reconcile.run", org_id=org, profile_id=profile_id, actor=operator, outcome=status,
                  params={"run_id": run_id, "plan_id": run.plan_id, **counts}, detail=reason)
-    return RunReport(runs.get(run_id), reason)
+    return RunReport(runs.get(run_id), reason)  # read back: the status and time set_status stored
 
 
 def _versioned_user(step: PlannedStep) -> str:
