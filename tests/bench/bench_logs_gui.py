@@ -39,7 +39,7 @@ def main() -> int:
     from console.services.paths import AppPaths
     from console.ui.pages.logs_page import LogsPage
     from console.ui.tasks import TaskRunner
-    from tests.bench.gui_probe import GapProbe, jump, pct, wait
+    from tests.ui.gui_probe import GapProbe, jump, pct, wait
 
     src = Path(a.file)
     from tests.bench.bench_logs import LEAN, _sub

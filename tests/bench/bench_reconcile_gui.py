@@ -46,7 +46,7 @@ def main() -> int:
     from console.ui.pages.reconcile_page import ReconcilePage
     from console.ui.tasks import TaskRunner
     from tests.bench.bench_reconcile import BASELINE, _child, generate
-    from tests.bench.gui_probe import GapProbe, jump, pct, wait
+    from tests.ui.gui_probe import GapProbe, jump, pct, wait
 
     out = Path(a.dir or tempfile.mkdtemp(prefix="bench-reconcile-"))
     out.mkdir(parents=True, exist_ok=True)

@@ -27,7 +27,6 @@ def main() -> int:
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
 
-    from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
     from console.sandbox.server import SandboxServer
@@ -38,19 +37,14 @@ def main() -> int:
     from console.ui.tasks import TaskRunner
     from console.ui.theme import apply_theme
     from tests import logs_data
+    from tests.ui import gui_probe
 
     app = QApplication([])
     apply_theme(app, a.theme)
     tmp = Path(tempfile.mkdtemp(prefix="logs-shot-"))
 
     def wait(cond, ms: int = 30000) -> None:
-        loop = QEventLoop()
-        t = QTimer()
-        t.timeout.connect(lambda: loop.quit() if cond() else None)
-        t.start(20)
-        QTimer.singleShot(ms, loop.quit)
-        loop.exec()
-        t.stop()
+        gui_probe.wait(cond, ms)
 
     with SandboxServer(tmp / "sb.sqlite", seed="small") as sb:
         api = AdminApiClient(sb.admin_url, sb.operator_token)

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QTimer
 
 from console.core.models import AuditFilter
 from console.sandbox.server import SandboxServer
@@ -27,6 +26,7 @@ from console.ui.pages.enable_wizard import EnableWizard, SetupServices
 from console.ui.pages.reconcile_page import ReconcilePage
 from tests.sandbox import fault_fixtures
 from tests.sandbox.scim_helpers import create_org, scim_org
+from tests.ui.gui_probe import GapProbe
 
 TIMEOUT = 60_000
 MAX_GAP_MS = 500  # generous for a loaded 2-core CI box; typical gaps measured here are < 50 ms
@@ -43,30 +43,6 @@ FAULTS = {
 
 server = fault_fixtures.server  # this module's own sandbox (module scope)
 clear_faults = fault_fixtures.clear_faults
-
-
-class GapMeter:
-    """Ticks every 5 ms on the GUI thread; ``max_gap_ms`` is the longest the loop was not serviced."""
-
-    def __init__(self) -> None:
-        self.timer = QTimer()
-        self.timer.setInterval(5)
-        self.timer.timeout.connect(self._tick)
-        self.last = time.perf_counter()
-        self.max_gap_ms = 0.0
-
-    def _tick(self) -> None:
-        now = time.perf_counter()
-        self.max_gap_ms = max(self.max_gap_ms, (now - self.last) * 1000)
-        self.last = now
-
-    def __enter__(self) -> GapMeter:
-        self.last = time.perf_counter()
-        self.timer.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.timer.stop()
 
 
 @pytest.fixture
@@ -96,7 +72,7 @@ def test_wizard_enable_under_fault_mints_one_token_audits_it_and_stays_responsiv
     wizard.readiness_page.checks = []
     wizard.next()
     page = wizard.enable_page
-    with GapMeter() as gaps, qtbot.waitSignal(wizard.sig_enabled, timeout=TIMEOUT):
+    with GapProbe() as gaps, qtbot.waitSignal(wizard.sig_enabled, timeout=TIMEOUT):
         page.enable()
     elapsed = time.perf_counter() - started
     print(f"{kind}: {len(retries)} retries, {elapsed:.1f} s, max GUI gap {gaps.max_gap_ms:.0f} ms")
@@ -124,7 +100,7 @@ def test_wizard_enable_when_the_platform_keeps_failing_says_so_and_try_again_min
     wizard.readiness_page.checks = []
     wizard.next()
     page = wizard.enable_page
-    with GapMeter() as gaps:
+    with GapProbe() as gaps:
         page.enable()
         qtbot.waitUntil(lambda: page.enable_button.isEnabled(), timeout=TIMEOUT)
     assert gaps.max_gap_ms < MAX_GAP_MS
@@ -169,7 +145,7 @@ def test_reconcile_apply_under_fault_is_audited_resumable_and_ends_with_every_st
     route, _, rest = fault.partition(":")
     server.faults.set(f"POST admin/orgs/{org.org_id}/users/*/{route}:{rest}" if route == "merge"
                       else f"admin/orgs/{org.org_id}/{route}:{rest}")
-    with GapMeter() as gaps:
+    with GapProbe() as gaps:
         for _attempt in range(3):  # a run a fault stopped is resumed from the same dialog
             with qtbot.waitSignal(dialog.sig_applied, timeout=TIMEOUT) as applied:
                 dialog.apply()
@@ -232,7 +208,7 @@ def test_live_log_view_under_fault_loads_every_event_and_stays_responsive(
     client.on_retry = retries.append
     page = _live_page(qtbot, runner, client, monkeypatch)
     server.faults.set(f"{LOG.format(org='tailspin')}:{LIVE_FAULTS[kind]}")
-    with GapMeter() as gaps:
+    with GapProbe() as gaps:
         page.open_live("tailspin")
         qtbot.waitUntil(lambda: "all" in page.message.text() and page.model.rowCount() == total,
                         timeout=TIMEOUT)

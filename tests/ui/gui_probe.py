@@ -1,4 +1,4 @@
-"""What the GUI benches measure the same way: event-loop gaps per phase, waiting, table jumps.
+"""What the GUI benches and tests measure the same way: event-loop gaps per phase, waiting, table jumps.
 
 A 5 ms QTimer on the GUI thread records how late each tick fires; the lateness is how long the GUI
 thread was blocked (p99/max per phase). Waits spin a nested event loop so the page under test keeps
@@ -36,7 +36,9 @@ class GapProbe:
 
     def __init__(self, interval_ms: int = 5) -> None:
         self.phase = "idle"
-        self.gaps: dict[str, list[float]] = {}
+        self.gaps: dict[str, list[float]] = {}  # per phase: how late each tick fired (ms)
+        #: the longest time between two ticks, interval included (what a test bounds)
+        self.max_gap_ms = 0.0
         self._interval = interval_ms
         self._last = time.perf_counter()
         self._timer = QTimer()
@@ -45,8 +47,17 @@ class GapProbe:
 
     def _tick(self) -> None:
         now = time.perf_counter()
-        self.gaps.setdefault(self.phase, []).append((now - self._last) * 1000 - self._interval)
+        gap = (now - self._last) * 1000
+        self.max_gap_ms = max(self.max_gap_ms, gap)
+        self.gaps.setdefault(self.phase, []).append(gap - self._interval)
         self._last = now
+
+    def __enter__(self) -> GapProbe:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
 
     def start(self) -> None:
         self._last = time.perf_counter()
