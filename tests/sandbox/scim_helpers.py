@@ -106,3 +106,19 @@ def start_server(tmp_path: Path) -> Any:
     from console.sandbox.server import SandboxServer
 
     return SandboxServer(db_path=tmp_path / "platform.db", seed="empty").start()
+
+
+def with_scim_twins(org: ScimOrg, server: Any, n: int, seed: int) -> ScimOrg:
+    """Fill ``org`` so Entra made a SCIM twin of each of ``n`` manual accounts (finding class (i)).
+
+    The manual accounts are under each person's mail; Entra's default matching looks for the UPN,
+    finds nothing and creates a second account (the email-mismatch scenario)."""
+    from console.sandbox.simulate import people, simulate_entra
+    from console.services.api_client import AdminApiClient
+
+    with AdminApiClient(server.base_url, server.operator_token) as client:
+        for p in people(n, seed=seed, scenario="email-mismatch"):
+            client.create_user(org.org_id, {"user_name": p.mail, "emails": [p.mail], "created_via": "manual"})
+    report = simulate_entra(org.base_url, org.token, users=n, scenario="email-mismatch", seed=seed)
+    assert report.ok, report.failures
+    return org

@@ -10,13 +10,13 @@ import pytest
 
 from console.cli import main
 from console.sandbox.server import SandboxServer
-from console.sandbox.simulate import entra_export_csv, people, simulate_entra
+from console.sandbox.simulate import entra_export_csv
 from console.services.api_client import AdminApiClient
 from console.services.paths import AppPaths
 from console.services.reconcile import RunStore, analyze_org, apply_run
 from console.services.reconcile import runs as R  # noqa: N812
 from console.services.store import Store
-from tests.sandbox.scim_helpers import scim_org
+from tests.sandbox.scim_helpers import scim_org, with_scim_twins
 from tests.services.test_cli_commands import run_cli, sandbox_env
 from tests.services.test_reconcile_sandbox import DropAnswer
 
@@ -39,11 +39,7 @@ def env(server: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> SandboxServer
 @pytest.fixture
 def twins(server: SandboxServer) -> Iterator[str]:
     """An org with N manual accounts and their SCIM twins (the email-mismatch scenario)."""
-    org = scim_org(server)
-    with AdminApiClient(server.base_url, server.operator_token) as client:
-        for p in people(N, seed=31, scenario="email-mismatch"):
-            client.create_user(org.org_id, {"user_name": p.mail, "emails": [p.mail], "created_via": "manual"})
-    assert simulate_entra(org.base_url, org.token, users=N, scenario="email-mismatch", seed=31).ok
+    org = with_scim_twins(scim_org(server), server, N, seed=31)
     yield org.org_id
     org.close()
 

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from console.sandbox.server import SandboxServer
-from console.sandbox.simulate import people, simulate_entra
 from console.services.api_client import AdminApiClient
 from console.services.paths import AppPaths
 from console.services.secrets import SecretStore
@@ -21,7 +20,7 @@ from console.services.store import Store
 from console.ui.dialogs.plan_dialog import PlanDialog
 from console.ui.pages.enable_wizard import SetupServices
 from console.ui.pages.reconcile_page import ReconcilePage
-from tests.sandbox.scim_helpers import ScimOrg, scim_org
+from tests.sandbox.scim_helpers import with_scim_twins
 from tests.ui.test_enable_wizard import shot
 
 TIMEOUT = 30_000
@@ -51,16 +50,6 @@ def page(qtbot: Any, runner: Any, client: AdminApiClient, store: Store) -> Itera
     yield widget
     runner.shutdown(timeout=10)
     widget.shutdown()
-
-
-def twins_org(server: SandboxServer, client: AdminApiClient, seed: int) -> ScimOrg:
-    """N manual accounts under the mail, then an Entra cycle matching on the UPN: N SCIM twins (i)."""
-    org = scim_org(server)
-    for p in people(N, seed=seed, scenario="email-mismatch"):
-        client.create_user(org.org_id, {"user_name": p.mail, "emails": [p.mail], "created_via": "manual"})
-    report = simulate_entra(org.base_url, org.token, users=N, scenario="email-mismatch", seed=seed)
-    assert report.ok, report.failures
-    return org
 
 
 def analysed(qtbot: Any, page: ReconcilePage, org_id: str, text: str | None = None) -> None:
@@ -112,9 +101,9 @@ def test_northwind_findings_filter_sort_details_and_export(qtbot, page, tmp_path
         assert "<f>" not in z.read("xl/worksheets/sheet1.xml").decode()
 
 
-def test_plan_apply_with_confirmation_audited_and_a_conflict_stops_one_item(qtbot, page, server, client,
-                                                                            monkeypatch) -> None:
-    org = twins_org(server, client, seed=31)
+def test_plan_apply_with_confirmation_audited_and_a_conflict_stops_one_item(
+        qtbot, page, server, new_org, client, monkeypatch) -> None:
+    org = with_scim_twins(new_org(), server, N, seed=31)
     analysed(qtbot, page, org.org_id)
     assert page.model.total == N
     asked: list[int] = []
@@ -158,10 +147,10 @@ def test_plan_apply_with_confirmation_audited_and_a_conflict_stops_one_item(qtbo
     assert page.model.total == 1  # only the item that stopped is left
 
 
-def test_cancelled_run_is_resumed_from_the_page(qtbot, page, server, client, monkeypatch) -> None:
+def test_cancelled_run_is_resumed_from_the_page(qtbot, page, server, new_org, client, monkeypatch) -> None:
     from console.services.reconcile import RunStore, apply_run
 
-    org = twins_org(server, client, seed=32)
+    org = with_scim_twins(new_org(), server, N, seed=32)
     analysed(qtbot, page, org.org_id)
     plan = page.engine.plan()
     runs = RunStore(page.services.store.engine)
@@ -197,12 +186,12 @@ def test_cancelled_run_is_resumed_from_the_page(qtbot, page, server, client, mon
 
 
 def test_engines_nobody_shows_are_closed_superseded_and_cancelled_after_done(
-        qtbot, page, server, client, monkeypatch) -> None:
+        qtbot, page, server, new_org, client, monkeypatch) -> None:
     """Each analysis holds personal data in a temp folder: a re-analysis closes the old engine, and an
     analysis cancelled just as it finished closes the engine the runner dropped."""
     import console.services.reconcile as reconcile
 
-    org = twins_org(server, client, seed=33)
+    org = with_scim_twins(new_org(), server, N, seed=33)
     analysed(qtbot, page, org.org_id)
     first = page.engine
     assert first.dir.exists()
@@ -234,12 +223,12 @@ def _open_plan_dialog(qtbot: Any, page: ReconcilePage, monkeypatch: pytest.Monke
 
 
 def test_cancel_in_the_dialog_shows_this_run_not_an_older_unfinished_one(
-        qtbot, page, server, client, monkeypatch) -> None:
+        qtbot, page, server, new_org, client, monkeypatch) -> None:
     """The dialog used to re-read the org's newest unfinished run after a cancel: with an older
     interrupted run of the org around, it painted that run's states and resumed the wrong run."""
     from console.services.reconcile import RunStore
 
-    org = twins_org(server, client, seed=34)
+    org = with_scim_twins(new_org(), server, N, seed=34)
     analysed(qtbot, page, org.org_id)
     runs = RunStore(page.services.store.engine)
     older = runs.create(page.engine.plan(), actor="someone-else")
@@ -275,11 +264,11 @@ def test_cancel_in_the_dialog_shows_this_run_not_an_older_unfinished_one(
 
 
 def test_a_run_that_fails_is_resumed_by_the_next_apply_not_started_again(
-        qtbot, page, server, client, monkeypatch) -> None:
+        qtbot, page, server, new_org, client, monkeypatch) -> None:
     """The run exists once its job created it: a failure after that leaves the dialog on that run."""
     from console.services.reconcile import RunStore
 
-    org = twins_org(server, client, seed=35)
+    org = with_scim_twins(new_org(), server, N, seed=35)
     analysed(qtbot, page, org.org_id)
     dialog = _open_plan_dialog(qtbot, page, monkeypatch)
     calls = [0]
@@ -306,9 +295,10 @@ def test_a_run_that_fails_is_resumed_by_the_next_apply_not_started_again(
     dialog.reject()
 
 
-def test_plan_all_shown_plans_exactly_the_filtered_findings(qtbot, page, server, client, monkeypatch) -> None:
+def test_plan_all_shown_plans_exactly_the_filtered_findings(
+        qtbot, page, server, new_org, client, monkeypatch) -> None:
     """"Plan all shown" follows the class chips and the search box (by the filter, not a list of ids)."""
-    org = twins_org(server, client, seed=36)
+    org = with_scim_twins(new_org(), server, N, seed=36)
     analysed(qtbot, page, org.org_id)
     assert page.model.total == N
     one = page.model.row_at(0)

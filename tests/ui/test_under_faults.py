@@ -15,7 +15,6 @@ import pytest
 
 from console.core.models import AuditFilter
 from console.sandbox.server import SandboxServer
-from console.sandbox.simulate import people, simulate_entra
 from console.services.api_client import AdminApiClient
 from console.services.paths import AppPaths
 from console.services.pending_deliveries import PendingDeliveries
@@ -25,7 +24,7 @@ from console.ui.dialogs.plan_dialog import PlanDialog
 from console.ui.pages.enable_wizard import EnableWizard, SetupServices
 from console.ui.pages.reconcile_page import ReconcilePage
 from tests.sandbox import fault_fixtures
-from tests.sandbox.scim_helpers import create_org, scim_org
+from tests.sandbox.scim_helpers import create_org, with_scim_twins
 from tests.ui.gui_probe import GapProbe
 
 TIMEOUT = 60_000
@@ -40,6 +39,8 @@ FAULTS = {
     "503-after-commit": f"{ENABLE}:503-after-commit,retry-after=1@1",
     "slow-read": f"{ENABLE}:slow-read=200Bps",
 }
+
+TWINS = 4  # manual accounts with a SCIM twin in the reconcile test
 
 server = fault_fixtures.server  # this module's own sandbox (module scope)
 clear_faults = fault_fixtures.clear_faults
@@ -117,20 +118,12 @@ def test_wizard_enable_when_the_platform_keeps_failing_says_so_and_try_again_min
     assert sorted(outcomes) == ["error", "ok"]
 
 
-def twins_org(server: SandboxServer, client: AdminApiClient, seed: int, n: int = 4) -> Any:
-    org = scim_org(server)
-    for p in people(n, seed=seed, scenario="email-mismatch"):
-        client.create_user(org.org_id, {"user_name": p.mail, "emails": [p.mail], "created_via": "manual"})
-    assert simulate_entra(org.base_url, org.token, users=n, scenario="email-mismatch", seed=seed).ok
-    return org
-
-
 @pytest.mark.parametrize("fault", ["merge:reset-after-commit@2", "merge:503,retry-after=1@1",
                                    "merge:429,retry-after=1@1", "merge:latency=800ms@2",
                                    "users/*:slow-read=2kBps"])
 def test_reconcile_apply_under_fault_is_audited_resumable_and_ends_with_every_step_done(
-        qtbot, runner, server, client, store, monkeypatch, fault: str) -> None:
-    org = twins_org(server, client, seed=41 + len(fault))
+        qtbot, runner, server, new_org, client, store, monkeypatch, fault: str) -> None:
+    org = with_scim_twins(new_org(), server, TWINS, seed=41 + len(fault))
     svc = services(client, store)
     page = ReconcilePage(lambda: client, runner, AppPaths.default(), services_provider=lambda: svc)
     qtbot.addWidget(page)
@@ -169,7 +162,7 @@ def test_reconcile_apply_under_fault_is_audited_resumable_and_ends_with_every_st
     assert len(steps) == len(plan.steps)  # every step has its audit record, none lost
     twins = [u for u in client.iter_users(org.org_id) if u.created_via == "scim"]
     assert all(not u.active for u in twins)  # merged, deactivated — never deleted
-    assert len(list(client.iter_users(org.org_id))) == 2 * len(people(4, seed=1))
+    assert len(list(client.iter_users(org.org_id))) == 2 * TWINS  # each manual account and its twin
     page.shutdown()
 
 
