@@ -96,10 +96,16 @@ def _sub(code: str, *args: str) -> str:
     return out.strip().splitlines()[-1]
 
 
-def _cat(path: Path) -> float:
-    subprocess.run(["cat", str(path)], stdout=subprocess.DEVNULL, check=True)  # warm the page cache
+def _child(code: str, *args: str) -> dict:
+    """``code`` run in a fresh interpreter (its own peak RSS); its last output line, as JSON."""
+    return json.loads(_sub(code, *args))
+
+
+def _cat(*paths: Path) -> float:
+    """Warm ``cat`` of the files (the page cache is warmed by a first, untimed read)."""
+    subprocess.run(["cat", *map(str, paths)], stdout=subprocess.DEVNULL, check=True)
     t = time.perf_counter()
-    subprocess.run(["cat", str(path)], stdout=subprocess.DEVNULL, check=True)
+    subprocess.run(["cat", *map(str, paths)], stdout=subprocess.DEVNULL, check=True)
     return time.perf_counter() - t
 
 
@@ -113,7 +119,7 @@ def load(src: Path, root: Path) -> dict[str, float | str]:
     cat_s = _cat(src)
     lean_s, lean_rss = map(float, _sub(LEAN, str(src)).split())
     own_s, own_rss = map(float, _sub(OWN_SCHEMA, str(src)).split())
-    ours = json.loads(_sub(OURS, str(src), str(root)))
+    ours = _child(OURS, str(src), str(root))
     r: dict[str, float | str] = {
         "cat_s": cat_s,
         "lean_s": lean_s,

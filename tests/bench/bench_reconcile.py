@@ -31,7 +31,6 @@ import os
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -40,6 +39,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+
+from tests.bench.bench_logs import _cat, _child  # noqa: E402 - after the path is set
 
 GENERATOR = "v1"
 FIRST = ["ada", "alan", "grace", "linus", "ken", "barbara", "edsger", "margaret", "dennis", "frances", "wei",
@@ -175,19 +176,6 @@ def generate(n: int, out: Path) -> tuple[Path, Path, dict[str, int]]:
             wp.writerow(snapshot_row(manual(m, (m,))))
     meta.write_text(json.dumps(dict(injected)))
     return platform, entra, dict(injected)
-
-
-def _child(code: str, *args: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True, text=True,
-                         cwd=ROOT).stdout
-    return json.loads(out.strip().splitlines()[-1])
-
-
-def _cat(*paths: Path) -> float:
-    subprocess.run(["cat", *map(str, paths)], stdout=subprocess.DEVNULL, check=True)  # warm the page cache
-    t = time.perf_counter()
-    subprocess.run(["cat", *map(str, paths)], stdout=subprocess.DEVNULL, check=True)
-    return time.perf_counter() - t
 
 
 def _lines(path: Path) -> int:
