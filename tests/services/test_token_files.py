@@ -3,30 +3,20 @@
 from __future__ import annotations
 
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyrage
 import pytest
 
 from console.core.errors import UserFacingError
-from console.sandbox.server import SandboxServer
 from console.services.pending_deliveries import PendingDeliveries, secret_key
 from console.services.scim_setup import confirm_delivered
 from console.services.token_files import generate_passphrase, parse_recipient, write_age_file
-from tests.sandbox.scim_helpers import create_org
+from tests.services import test_scim_setup as scim_setup_tests
 from tests.services.test_scim_setup import OP, enable
 
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxServer]:
-    with SandboxServer(tmp_path_factory.mktemp("age") / "platform.db", seed="small") as s:
-        yield s
-
-
-@pytest.fixture
-def org(server: SandboxServer) -> str:
-    return create_org(server)
+server = scim_setup_tests.server  # the same sandbox fixture (module scope: one per module)
+org = scim_setup_tests.org
 
 
 def test_file_for_the_customers_key_opens_only_with_their_identity(server, org, secrets, store,
