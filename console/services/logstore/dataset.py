@@ -153,7 +153,7 @@ class Dataset:
         self._live_views: list[str] = []
         self._specs: dict[str, tuple[str, list[Any]]] = {}
         self._built: set[str] = set()
-        self._by_order: dict[str, bool] = {}  # view -> descending, for views served by log_order
+        self._by_order: set[str] = set()  # views served by log_order (every event, newest first)
         self._temp: dict[str, str] = {}  # view -> its text-match table
         self.closed = False
         with self.lock:
@@ -284,14 +284,14 @@ class Dataset:
                 params,
             )
             if not where and sort == "time" and descending and self._order_ready():
-                self._by_order[view] = True  # every event newest first: numbered when the import completed
+                self._by_order.add(view)  # every event newest first: numbered when the import completed
                 self._built.add(view)
             self._live_views.append(view)
             while len(self._live_views) > 2:  # the previous view may still serve a page in flight
                 old = self._live_views.pop(0)
                 self._specs.pop(old, None)
                 self._built.discard(old)
-                self._by_order.pop(old, None)
+                self._by_order.discard(old)
                 self.con.execute(f"DROP TABLE IF EXISTS {old}")
                 if old in self._temp:
                     self.con.execute(f"DROP TABLE IF EXISTS {self._temp.pop(old)}")
@@ -383,11 +383,6 @@ class Dataset:
     def max_event_number(self) -> int:
         with self.lock:
             v = self.con.execute("SELECT max(try_cast(event_id AS BIGINT)) FROM log_events").fetchone()[0]
-        return int(v or 0)
-
-    def min_event_number(self) -> int:
-        with self.lock:
-            v = self.con.execute("SELECT min(try_cast(event_id AS BIGINT)) FROM log_events").fetchone()[0]
         return int(v or 0)
 
     # ---- charts (aggregates of the filtered events; drawn by the page)

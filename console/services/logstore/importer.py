@@ -199,7 +199,7 @@ def _staged(
     except (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.BinderException):
         return False
     report.pending.append(
-        {"file": name, "path": str(path), "first": base + 1, "last": max_seq(con), "upn_key": upn_key}
+        {"file": name, "path": str(path), "first": base + 1, "last": max_seq(con)}
     )
     return True
 
