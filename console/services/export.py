@@ -27,12 +27,17 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from console.core.errors import UserFacingError
 from console.core.redact import redact
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "|", "%", "\t", "\r", "\0")
 XLSX_MAX_ROWS = 1_048_576  # Excel's sheet limit, header included
 XLSX_MAX_CELL = 32_767     # Excel's cell text limit
 FORMATS = ("csv", "xlsx")
+
+
+class TooManyRowsError(ValueError):
+    """More rows than one Excel sheet holds (``write_xlsx``)."""
 
 
 def format_for(path: str | Path) -> str:
@@ -86,7 +91,7 @@ def write_xlsx(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[
                every: int = 10_000) -> int:
     """Write ``rows`` to one sheet of an XLSX workbook; returns the number of data rows written.
 
-    Raises ``ValueError`` past Excel's row limit (the caller should offer CSV instead)."""
+    Raises ``TooManyRowsError`` past Excel's row limit (the caller should offer CSV instead)."""
     import xlsxwriter
 
     target = Path(path)
@@ -103,8 +108,8 @@ def write_xlsx(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[
             ws.freeze_panes(1, 0)
             for r, row in enumerate(rows, start=1):
                 if r >= XLSX_MAX_ROWS:
-                    raise ValueError(f"More than {XLSX_MAX_ROWS - 1:,} rows do not fit in one Excel sheet; "
-                                     "export to CSV instead.")
+                    raise TooManyRowsError(f"More than {XLSX_MAX_ROWS - 1:,} rows do not fit in one Excel "
+                                           "sheet; export to CSV instead.")
                 for col, value in enumerate(row):
                     if value is None:
                         continue
@@ -125,9 +130,28 @@ def write_xlsx(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[
     return count
 
 
-def write_table(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[Any]], **kw: Any) -> int:
-    """CSV or XLSX by the file name's extension."""
-    if format_for(path) == "xlsx":
-        return write_xlsx(path, header, rows, **kw)
-    kw.pop("sheet", None)
-    return write_csv(path, header, rows, **kw)
+def write_table(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[Any]], *,
+                total: int | None = None, **kw: Any) -> int:
+    """CSV or XLSX by the file name's extension; failures as messages for the person exporting.
+
+    ``total`` (the rows to come, when known) refuses an XLSX that cannot fit before a row is written.
+    """
+    path = Path(path)
+    xlsx = format_for(path) == "xlsx"
+    if xlsx and total is not None and total >= XLSX_MAX_ROWS:
+        raise _too_many(f"{total:,} rows", path)
+    try:
+        if xlsx:
+            return write_xlsx(path, header, rows, **kw)
+        kw.pop("sheet", None)
+        return write_csv(path, header, rows, **kw)
+    except OSError as exc:
+        raise UserFacingError(f"Could not write the export: {exc.strerror or exc}.",
+                              where=str(path)) from None
+    except TooManyRowsError:
+        raise _too_many("More rows than that", path) from None
+
+
+def _too_many(what: str, path: Path) -> UserFacingError:
+    return UserFacingError(f"{what} do not fit in one Excel sheet (at most {XLSX_MAX_ROWS - 1:,}).",
+                           where=path.name, hint="Export to CSV instead, or filter the view first.")

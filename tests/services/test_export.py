@@ -74,3 +74,26 @@ def test_write_table_picks_the_format_from_the_name(tmp_path: Path) -> None:
     write_table(tmp_path / "a.csv", ["h"], [["x"]], sheet="ignored")
     assert zipfile.is_zipfile(tmp_path / "a.xlsx")
     assert (tmp_path / "a.csv").read_text(encoding="utf-8-sig").splitlines() == ["h", "x"]
+
+
+def test_write_table_says_what_went_wrong_and_where(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every export (logs, findings, plans, runs) gets the same messages: too many rows for a sheet,
+    known before writing or found while writing, and a folder that cannot be written."""
+    from console.core.errors import UserFacingError
+    from console.services import export
+
+    monkeypatch.setattr(export, "XLSX_MAX_ROWS", 3)
+    tmp_path = tmp_path / "out"
+    tmp_path.mkdir()
+    with pytest.raises(UserFacingError, match="5 rows do not fit in one Excel sheet") as known:
+        write_table(tmp_path / "known.xlsx", ["h"], iter(()), total=5)
+    assert known.value.where == "known.xlsx"
+    assert known.value.hint
+    with pytest.raises(UserFacingError, match="do not fit in one Excel sheet") as found:
+        write_table(tmp_path / "found.xlsx", ["h"], [["x"]] * 5)
+    assert found.value.where == "found.xlsx"
+    assert write_table(tmp_path / "fine.csv", ["h"], [["x"]] * 5, total=5) == 5  # CSV has no such limit
+    with pytest.raises(UserFacingError, match="Could not write the export") as failed:
+        write_table(tmp_path / "missing" / "x.csv", ["h"], [["x"]])
+    assert "missing" in failed.value.where
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fine.csv"]

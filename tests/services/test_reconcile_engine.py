@@ -337,6 +337,23 @@ def test_exports_are_formula_safe(engine, tmp_path) -> None:
     assert export_plan(engine.plan(), tmp_path / "p.csv") == len(engine.plan().steps)
 
 
+def test_findings_export_too_big_for_a_sheet_is_refused_before_writing(engine, tmp_path, monkeypatch) -> None:
+    from console.core.errors import UserFacingError
+    from console.services import export
+
+    write_snapshot(tmp_path / "p.csv", [acc("a1", "ana@corp.com", "ana@corp.com"),
+                                        acc("a2", "ANA@corp.com", "ana@corp.com"),
+                                        acc("b1", "bo@corp.com")])
+    engine.load_platform_snapshot(tmp_path / "p.csv")
+    engine.analyze()
+    assert engine.summary.findings >= 2
+    monkeypatch.setattr(export, "XLSX_MAX_ROWS", 2)
+    with pytest.raises(UserFacingError, match="do not fit in one Excel sheet"):
+        export_findings(engine, tmp_path / "f.xlsx")
+    assert not list(tmp_path.glob("*.xlsx*"))
+    assert export_findings(engine, tmp_path / "f.csv") == engine.summary.findings
+
+
 def test_cancel_stops_the_analysis(engine, snapshot) -> None:
     class Cancelling:
         def progress(self, done: int, total: int = 0, text: str = "") -> None:

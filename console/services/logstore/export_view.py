@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from console.core.errors import Cancelled, UserFacingError
+from console.core.errors import Cancelled
 from console.services import export
 from console.services.logstore.dataset import EXPORT_HEADERS, Dataset, LogFilter
 
@@ -31,13 +31,6 @@ def export_view(
     """Write the view to ``path`` (``.xlsx`` → XLSX, anything else → CSV); returns the rows written."""
     path = Path(path)
     total, rows = ds.export_rows(flt, sort=sort, descending=descending)
-    if export.format_for(path) == "xlsx" and total >= export.XLSX_MAX_ROWS:
-        rows.close()
-        raise UserFacingError(
-            f"{total:,} rows do not fit in one Excel sheet (at most {export.XLSX_MAX_ROWS - 1:,}).",
-            where=path.name,
-            hint="Export to CSV instead, or filter the view first.",
-        )
 
     def checked() -> Iterator[tuple[Any, ...]]:
         for n, row in enumerate(rows):
@@ -51,14 +44,11 @@ def export_view(
             path,
             EXPORT_HEADERS,
             checked(),
+            total=total,
             progress=lambda n: progress(n, total),
             every=5000,
             sheet="Provisioning log",
         )
-    except OSError as exc:
-        raise UserFacingError(
-            f"Could not write the export: {exc.strerror or exc}.", where=str(path)
-        ) from None
     finally:
         rows.close()
     progress(written, total)

@@ -25,9 +25,7 @@ PLAN_HEADER = ("step", "item", "class", "action", "user id", "email", "into user
 RUN_HEADER = ("step", "item", "action", "state", "user id", "email", "into user id", "detail")
 
 
-def _finding_rows(engine: Any, cls: str | Iterable[str] | None, text: str | None) -> Iterator[list[Any]]:
-    table = FindingsTable(engine.con, engine.lock)  # its own view: the page's filter and sort stay
-    table.filter(cls=cls, text=text)
+def _finding_rows(table: FindingsTable) -> Iterator[list[Any]]:
     offset, size = 0, 5000
     while True:
         rows = table.page(offset, size)
@@ -45,7 +43,9 @@ def export_findings(engine: Any, path: str | Path, *, cls: str | Iterable[str] |
                     text: str | None = None,
                     progress: Callable[[int], None] | None = None) -> int:
     """Every finding under the filter (all by default) to ``path`` (.csv or .xlsx); returns the rows."""
-    return write_table(path, FINDING_HEADER, _finding_rows(engine, cls, text), progress=progress,
+    table = FindingsTable(engine.con, engine.lock)  # its own view: the page's filter and sort stay
+    total = table.filter(cls=cls, text=text)
+    return write_table(path, FINDING_HEADER, _finding_rows(table), total=total, progress=progress,
                        sheet="Findings")
 
 
@@ -56,10 +56,10 @@ def export_plan(plan: Plan, path: str | Path) -> int:
     rows = ([i, s.item, roman(s.item), s.action, s.user_id or "", s.email or "", s.into_user_id or "",
              s.expected_version, s.expected_target_version, s.text]
             for i, s in enumerate(plan.steps, start=1))
-    return write_table(path, PLAN_HEADER, rows, sheet="Plan")
+    return write_table(path, PLAN_HEADER, rows, total=len(plan.steps), sheet="Plan")
 
 
 def export_run(report: RunReport, path: str | Path) -> int:
     rows = ([s.seq, s.step.item, s.step.action, s.state, s.step.user_id or "", s.step.email or "",
              s.step.into_user_id or "", s.detail or ""] for s in report.run.steps)
-    return write_table(path, RUN_HEADER, rows, sheet="Run")
+    return write_table(path, RUN_HEADER, rows, total=len(report.run.steps), sheet="Run")
