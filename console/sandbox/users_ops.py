@@ -132,12 +132,7 @@ def create_user(
         raise invalid("invalid_user_name", "user_name must not be blank.")
     if created_via not in ("manual", "invite"):
         raise invalid("invalid_created_via", "created_via must be 'manual' or 'invite'.")
-    if _user_name_taken(session, org_id, user_name):
-        raise conflict(
-            "user_name_taken",
-            f"userName {user_name!r} is already used in this organisation.",
-            user_name=user_name,
-        )
+    _claim_user_name(session, org_id, user_name)
     user = User(
         org_id=org_id,
         user_name=user_name,
@@ -214,25 +209,32 @@ def clear_idp_link(session: Session, user: User, *, actor: str, expected_version
     return user
 
 
+def _make_primary(user: User, address: str) -> bool:
+    """Make ``address`` the user's only primary email, adding it when the user lacks it (→ True)."""
+    match = next((e for e in user.emails if e.value_key == fold(address)), None)
+    added = match is None
+    if match is None:
+        match = UserEmail(org_id=user.org_id, value=address, value_key=fold(address), type="work",
+                          primary=False, position=len(user.emails))
+        user.emails.append(match)
+    for e in user.emails:
+        e.primary = e is match
+    return added
+
+
+def _claim_user_name(session: Session, org_id: str, value: str, except_id: str | None = None) -> None:
+    """409 ``user_name_taken`` when another account of the org has this userName (case-folded)."""
+    if _user_name_taken(session, org_id, value, except_id=except_id):
+        raise conflict("user_name_taken", f"userName {value!r} is already used in this organisation.",
+                       user_name=value)
+
+
 def set_primary_email(
     session: Session, user: User, email: str, *, actor: str, expected_version: int | None
 ) -> User:
     check_version(user, expected_version)
     value = validate_email(email)
-    match = next((e for e in user.emails if e.value_key == fold(value)), None)
-    added = match is None
-    if match is None:
-        match = UserEmail(
-            org_id=user.org_id,
-            value=value,
-            value_key=fold(value),
-            type="work",
-            primary=False,
-            position=len(user.emails),
-        )
-        user.emails.append(match)
-    for e in user.emails:
-        e.primary = e is match
+    added = _make_primary(user, value)
     bump_version(user)
     audit(
         session,
@@ -256,21 +258,12 @@ def set_user_name(
     value = user_name.strip()
     if not value or len(value) > 320:
         raise invalid("invalid_user_name", "user_name must be 1 to 320 characters.", user_name=user_name)
-    if _user_name_taken(session, user.org_id, value, except_id=user.id):
-        raise conflict("user_name_taken", f"userName {value!r} is already used in this organisation.",
-                       user_name=value)
+    _claim_user_name(session, user.org_id, value, except_id=user.id)
     previous = user.user_name
     user.user_name = value
     user.user_name_key = fold(value)
     if make_primary_email:
-        address = validate_email(value)
-        match = next((e for e in user.emails if e.value_key == fold(address)), None)
-        if match is None:
-            match = UserEmail(org_id=user.org_id, value=address, value_key=fold(address), type="work",
-                              primary=False, position=len(user.emails))
-            user.emails.append(match)
-        for e in user.emails:
-            e.primary = e is match
+        _make_primary(user, validate_email(value))
     bump_version(user)
     audit(session, actor=actor, org_id=user.org_id, action="user.set_user_name", target=user.id,
           params={"from": previous, "to": value, "primary_email": user.primary_email})
