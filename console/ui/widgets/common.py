@@ -9,6 +9,14 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+ERROR_COLOR = "#c62828"  # also the readiness view's red
+
+
+def set_status(label: QLabel, text: str, *, error: bool = False) -> None:
+    """A status line: ``text``, in the error colour when it reports a failure."""
+    label.setText(text)
+    label.setStyleSheet(f"color: {ERROR_COLOR};" if error else "")
+
 
 def plain_label(text: str = "", *, role: str | None = None, wrap: bool = False,
                 selectable: bool = False) -> QLabel:

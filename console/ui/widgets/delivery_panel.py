@@ -36,8 +36,7 @@ from console.core.delivery import build_ticket_message
 from console.core.errors import UserFacingError
 from console.core.models import TokenInfo
 from console.ui.tasks import CancelToken, TaskRunner
-from console.ui.widgets.common import plain_label
-from console.ui.widgets.readiness_view import LEVEL_COLOR
+from console.ui.widgets.common import plain_label, set_status
 from console.ui.widgets.secret_field import SecretField
 
 
@@ -135,8 +134,7 @@ class DeliveryPanel(QWidget):
         self.target = None
 
     def set_status(self, text: str, *, error: bool = False) -> None:
-        self.status.setText(text)
-        self.status.setStyleSheet(f"color: {LEVEL_COLOR['red']};" if error else "")
+        set_status(self.status, text, error=error)
 
     # ---- the three ways
     def _ids(self) -> tuple[Any, str, str]:

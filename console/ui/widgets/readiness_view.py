@@ -8,10 +8,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from console.core.readiness import AMBER, GREEN, RED, Check
-from console.ui.widgets.common import plain_label
+from console.ui.widgets.common import ERROR_COLOR, plain_label
 
 LEVEL_MARK = {GREEN: "✔ Ready", AMBER: "▲ Review", RED: "✖ Blocking"}
-LEVEL_COLOR = {GREEN: "#2e7d32", AMBER: "#b26a00", RED: "#c62828"}
+LEVEL_COLOR = {GREEN: "#2e7d32", AMBER: "#b26a00", RED: ERROR_COLOR}
 
 
 def check_row(check: Check) -> tuple[QLabel, QLabel]:

@@ -12,9 +12,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.core.errors import UserFacingError
-from console.core.readiness import RED
-from console.ui.widgets.common import plain_label
-from console.ui.widgets.readiness_view import LEVEL_COLOR
+from console.ui.widgets.common import plain_label, set_status
 
 if TYPE_CHECKING:
     from console.ui.pages.enable_wizard import EnableWizard
@@ -61,7 +59,6 @@ class WizardPage(QWizardPage):
         self.status.setObjectName("status")
 
     def set_status(self, text: str, *, error: bool = False) -> None:
-        self.status.setText(text)
-        self.status.setStyleSheet(f"color: {LEVEL_COLOR[RED]};" if error else "")
+        set_status(self.status, text, error=error)
 
 

@@ -17,12 +17,12 @@ from PySide6.QtWidgets import (
 )
 
 from console.core.errors import UserFacingError
-from console.core.readiness import AMBER, RED, Check, blocking
+from console.core.readiness import AMBER, Check, blocking
 from console.services.org_setup import create_default_template, load_readiness
 from console.ui.pages.wizard.base import WizardPage
 from console.ui.tasks import CancelToken
-from console.ui.widgets.common import plain_label
-from console.ui.widgets.readiness_view import LEVEL_COLOR, ReadinessView
+from console.ui.widgets.common import plain_label, set_status
+from console.ui.widgets.readiness_view import ReadinessView
 
 if TYPE_CHECKING:
     from console.ui.pages.enable_wizard import EnableWizard
@@ -205,9 +205,10 @@ class ReadinessPage(WizardPage):
         def _done(results: list[Any]) -> None:
             done = sum(1 for r in results if r.outcome == "done")
             problems = [f"{r.previous}: {r.detail}" for r in results if r.outcome != "done"]
-            self.align_status.setText(f"Aligned {done} of {len(results)} account(s) with Entra."
-                                      + (f" Not changed: {'; '.join(problems[:3])}" if problems else ""))
-            self.align_status.setStyleSheet(f"color: {LEVEL_COLOR[RED]};" if problems else "")
+            text = f"Aligned {done} of {len(results)} account(s) with Entra."
+            if problems:
+                text += f" Not changed: {'; '.join(problems[:3])}"
+            set_status(self.align_status, text, error=bool(problems))
             self.run_checks()  # userNames changed: the email checks change too
             if path:
                 self.load_export(path)  # the prediction again, from the platform as it is now
@@ -219,9 +220,8 @@ class ReadinessPage(WizardPage):
     def _on_align_failed(self, exc: BaseException) -> None:
         """Said next to the Align button (the prediction above stays), which can be tried again."""
         self._update_align_button()
-        self.align_status.setText(str(exc) if isinstance(exc, UserFacingError)
-                                  else "The accounts could not be aligned (unexpected error; see the log).")
-        self.align_status.setStyleSheet(f"color: {LEVEL_COLOR[RED]};")
+        set_status(self.align_status, str(exc) if isinstance(exc, UserFacingError)
+                   else "The accounts could not be aligned (unexpected error; see the log).", error=True)
 
     def _on_predict_failed(self, exc: BaseException) -> None:
         self.export_button.setEnabled(True)

@@ -17,11 +17,9 @@ from PySide6.QtWidgets import (
 )
 
 from console.core.errors import UserFacingError
-from console.core.readiness import RED
 from console.ui.pages.wizard.base import WizardPage
 from console.ui.tasks import CancelToken
-from console.ui.widgets.common import plain_label
-from console.ui.widgets.readiness_view import LEVEL_COLOR
+from console.ui.widgets.common import plain_label, set_status
 
 if TYPE_CHECKING:
     from console.ui.pages.enable_wizard import EnableWizard
@@ -153,8 +151,7 @@ class TestPage(WizardPage):
     def _on_deep_done(self, report: Any) -> None:
         self._deep_finished()
         self.report = report
-        self.deep_summary.setText(("✔ " if report.ok else "✖ ") + report.summary())
-        self.deep_summary.setStyleSheet("" if report.ok else f"color: {LEVEL_COLOR[RED]};")
+        set_status(self.deep_summary, ("✔ " if report.ok else "✖ ") + report.summary(), error=not report.ok)
         order = {"fail": 0, "warn": 1, "skip": 2, "pass": 3}
         rows = sorted(report.checks, key=lambda c: order.get(c.status, 9))
         self.deep_table.setRowCount(len(rows))
