@@ -844,8 +844,8 @@ class LogsPage(QWidget):
             self.details_note.setText("")
             self.reconcile_button.setVisible(False)
             return
-        self.details.setPlainText(render_details(ev))
         target = reconciliation_target(ev)
+        self.details.setPlainText(render_details(ev, reconcilable=target is not None))
         self.reconcile_button.setVisible(target is not None)
         note = ""
         if ev.get("details_pending"):
@@ -888,8 +888,10 @@ def _warnings_text(warnings: list[str]) -> str:
     return " " + " ".join(warnings[:3]) + more
 
 
-def render_details(ev: dict[str, Any]) -> str:
-    """The details pane's text: parsed error + explanation (first), summary, steps, modified properties."""
+def render_details(ev: dict[str, Any], *, reconcilable: bool | None = None) -> str:
+    """The details pane's text: parsed error + explanation (first), summary, steps, modified properties.
+
+    ``reconcilable``: whether ``reconciliation_target(ev)`` names a person (computed when not given)."""
     lines: list[str] = []  # the error first: it is why support opens a failed event
     if ev.get("error_code") or ev.get("error_reason"):
         parsed = parse_error_text(ev.get("error_reason"))
@@ -902,7 +904,9 @@ def render_details(ev: dict[str, Any]) -> str:
         if parsed.retry_count is not None:
             lines.append(f"  Retried      {parsed.retry_count} times; next retry {parsed.next_retry or '—'}")
         lines += [f"  Meaning      {ex.meaning}", f"  Likely cause {ex.cause}", f"  Fix          {ex.fix}"]
-        if ex.duplicate_related or reconciliation_target(ev):
+        if reconcilable is None:
+            reconcilable = reconciliation_target(ev) is not None
+        if ex.duplicate_related or reconcilable:
             lines.append("  → Check this person on the Reconciliation page (Open in Reconciliation).")
         if ev.get("error_reason"):
             lines += ["  Text:", *("    " + t for t in str(ev["error_reason"])[:4000].splitlines())]
