@@ -4,7 +4,8 @@ For views too big to hold as Python rows (performance-notes §3.6, §6): ``rowCo
 total; the first page comes with the result and the others are requested through ``fetch_page``
 (the page runs that on the TaskRunner) the first time the view paints them; until a page arrives
 its cells are empty. Nothing here sorts or filters: a sort/filter change re-runs SQL and resets
-the model once. ``generation`` names a result so a page of a superseded query is ignored.
+the model once. ``generation`` names a result so a page of a superseded query is ignored. Like
+``RowsModel``, it is fed on the GUI thread only (asserted).
 
 Subclasses say how a row object becomes display strings (``display``, computed once per page, off
 the paint path) and may answer extra roles (``role_data``).
@@ -15,9 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 
-Index = QModelIndex | QPersistentModelIndex
+from console.ui.models.rows_model import Index, assert_gui_thread
+
 PAGE = 256
 
 
@@ -43,6 +45,7 @@ class PagedTableModel(QAbstractTableModel):
 
     # ---- feeding (GUI thread)
     def set_result(self, generation: object, total: int, first_page: Sequence[Any]) -> None:
+        assert_gui_thread()
         self.beginResetModel()
         self.generation, self.total = generation, total
         self._rows.clear()
@@ -52,6 +55,7 @@ class PagedTableModel(QAbstractTableModel):
         self.endResetModel()
 
     def add_page(self, generation: object, page_no: int, rows: Sequence[Any]) -> None:
+        assert_gui_thread()
         if generation != self.generation:
             return  # a page of a superseded query
         self._store(page_no, rows)

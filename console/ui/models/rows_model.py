@@ -25,7 +25,7 @@ class Row(Protocol):
 R = TypeVar("R", bound=Row)
 
 
-def _assert_gui_thread() -> None:
+def assert_gui_thread() -> None:
     assert threading.current_thread() is threading.main_thread(), "models change on the GUI thread only"
 
 
@@ -41,13 +41,13 @@ class RowsModel(QAbstractTableModel, Generic[R]):
     # ---- Public API
 
     def set_rows(self, rows: Iterable[R]) -> None:
-        _assert_gui_thread()
+        assert_gui_thread()
         self.beginResetModel()
         self._rows = tuple(rows)
         self.endResetModel()
 
     def append_rows(self, rows: Sequence[R]) -> None:
-        _assert_gui_thread()
+        assert_gui_thread()
         if not rows:
             return
         first = len(self._rows)
