@@ -410,19 +410,23 @@ def _members(session: Session, group: Group) -> list[tuple[str, str | None]]:
     return [(r[0], r[1]) for r in rows]
 
 
-def _group_out(session: Session, ctx: Ctx, group: Group) -> dict[str, Any]:
+def _group_out(session: Session, ctx: Ctx, group: Group, *, check: bool = False) -> dict[str, Any]:
+    """The group as served; after a write (``check``) the whole resource, members included, must pass
+    the schema check (built once, then projected)."""
     excluded = _list_param(ctx.params, "excludedAttributes")
     attributes = _list_param(ctx.params, "attributes")
-    want_members = not (excluded and any(a.lower() == "members" for a in excluded)) and not (
+    want_members = check or (not (excluded and any(a.lower() == "members" for a in excluded)) and not (
         attributes and not any(a.lower().split(".")[0] == "members" for a in attributes)
-    )
+    ))
     resource = group_resource(group, f"{ctx.groups_url()}/{group.id}",
                               _members(session, group) if want_members else None, ctx.users_url())
+    if check:
+        check_group_resource(resource)
     return project(resource, attributes, excluded)
 
 
 def _check_group(session: Session, ctx: Ctx, group: Group) -> None:
-    """Before a group write commits: the whole resource, members included, must be valid SCIM."""
+    """Before a group PATCH commits (it answers 204): the whole resource must be valid SCIM."""
     session.flush()
     check_group_resource(group_resource(group, f"{ctx.groups_url()}/{group.id}", _members(session, group),
                                         ctx.users_url()))
@@ -569,8 +573,7 @@ def _create_group(session: Session, ctx: Ctx) -> tuple[int, dict[str, Any], dict
         _apply_member_actions(session, group, [("add", _member_values(members))])
         _store_displays(group, member_displays(members))
     session.flush()
-    _check_group(session, ctx, group)
-    return 201, _group_out(session, ctx, group), {"Location": f"{ctx.groups_url()}/{group.id}"}
+    return 201, _group_out(session, ctx, group, check=True), {"Location": f"{ctx.groups_url()}/{group.id}"}
 
 
 def _get_group(session: Session, ctx: Ctx, resource_id: str) -> tuple[int, dict[str, Any], None]:
@@ -597,8 +600,7 @@ def _replace_group(session: Session, ctx: Ctx, resource_id: str) -> tuple[int, d
     if changed:
         group.version += 1
     session.flush()
-    _check_group(session, ctx, group)
-    return 200, _group_out(session, ctx, group), None
+    return 200, _group_out(session, ctx, group, check=True), None
 
 
 def _patch_group(session: Session, ctx: Ctx, resource_id: str) -> tuple[int, None, None]:
