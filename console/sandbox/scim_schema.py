@@ -22,7 +22,7 @@ from scim2_models import Group as ScimGroup
 from scim2_models import User as ScimUser
 
 from console.sandbox.scim_resources import ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA, ScimError
-from console.sandbox.users_ops import EMAIL_RE
+from console.sandbox.users_ops import is_valid_email
 
 _USER_MODEL = ScimUser[EnterpriseUser]
 _USER_URNS = {USER_SCHEMA.lower(), ENTERPRISE_SCHEMA.lower()}
@@ -72,7 +72,7 @@ def _emails_checked(resource: dict[str, Any]) -> dict[str, Any]:
     shown = []
     for i, entry in enumerate(entries):
         if isinstance(entry, dict) and isinstance(entry.get("value"), str):
-            if len(entry["value"]) > 320 or not EMAIL_RE.match(entry["value"].strip()):
+            if not is_valid_email(entry["value"]):
                 raise ScimError(400, "invalidValue",
                                 f"emails[{i}].value: value is not a valid email address")
             entry = {**entry, "value": _STAND_IN}

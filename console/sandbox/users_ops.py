@@ -52,9 +52,15 @@ class NewEmail:
     primary: bool = False
 
 
+def is_valid_email(value: str) -> bool:
+    """The platform's one rule for an address (admin API and SCIM alike), on the stripped value."""
+    value = value.strip()
+    return len(value) <= 320 and EMAIL_RE.match(value) is not None
+
+
 def validate_email(value: str) -> str:
     value = value.strip()
-    if len(value) > 320 or not EMAIL_RE.match(value):
+    if not is_valid_email(value):
         raise invalid("invalid_email", f"{value!r} is not a valid email address.", email=value)
     return value
 
