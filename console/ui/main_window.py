@@ -202,10 +202,10 @@ class MainWindow(QMainWindow):
         if callable(reload):
             reload()
 
-    def open_reconciliation(self, org_id: str, text: str | None = None) -> None:
-        """Show the Reconciliation page for ``org_id`` (from the org page or a log event)."""
+    def open_reconciliation(self, org_id: str) -> None:
+        """Show the Reconciliation page for ``org_id`` (from the org page; a log event: open_log_person)."""
         self.show_page(self.reconciliation_page)
-        self.reconciliation_page.open_org(org_id, text=text)
+        self.reconciliation_page.open_org(org_id)
 
     def open_log_person(self, target: dict) -> None:
         """A log event's person on the Reconciliation page: the live log names its org; an offline
