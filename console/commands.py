@@ -14,7 +14,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from console.cli import fail
@@ -44,6 +44,17 @@ def _plain(value: Any) -> Any:
 
 def _emit_json(payload: dict[str, Any]) -> None:
     _out(json.dumps({"ok": True, **_plain(payload)}, ensure_ascii=False, indent=None))
+
+
+def _confirm(question: str, yes: bool, action: str) -> bool:
+    """``--yes``, or a ``[y/N]`` answer on a terminal; without a terminal, refuse to ``action``."""
+    from console.core.errors import UserFacingError
+
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        raise UserFacingError(f"Refusing to {action} without confirmation.", hint="Add --yes.")
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
 
 
 def _table(rows: list[list[str]], headers: list[str]) -> None:
@@ -363,13 +374,12 @@ def _filter_of(args: argparse.Namespace) -> Any:
     from console.services.logstore import LogFilter
 
     def when(value: str | None, name: str) -> datetime | None:
-        if not value:
-            return None
+        from console.core.models import parse_ts
+
         try:
-            t = datetime.fromisoformat(value)
+            return parse_ts(value)  # naive means UTC
         except ValueError:
             raise UserFacingError(f"--{name} is not an ISO 8601 time: {value!r}.") from None
-        return t if t.tzinfo else t.replace(tzinfo=UTC)
 
     return LogFilter(status=args.status, action=args.action, error_code=args.error_code, job=args.job,
                      cycle=args.cycle, text=args.text, since=when(args.since, "since"),

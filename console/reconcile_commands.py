@@ -13,8 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from console.commands import _emit_json, _guarded, _json_flag, _log_catalog, _out, _store, _table
-from console.core.errors import UserFacingError
+from console.commands import _confirm, _emit_json, _guarded, _json_flag, _log_catalog, _out, _store, _table
 from console.scim_commands import _client, _operator
 
 SHOWN = 50  # findings / steps listed in text mode (all of them go to --json and --export)
@@ -181,14 +180,6 @@ def _run_plan(args: argparse.Namespace) -> int:
     return 0
 
 
-def _confirm(question: str, yes: bool) -> bool:
-    if yes:
-        return True
-    if not sys.stdin.isatty():
-        raise UserFacingError("Refusing to apply without confirmation.", hint="Add --yes.")
-    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
-
-
 def _run_apply(args: argparse.Namespace) -> int:
     from console.services.reconcile import RunStore, apply_run
     from console.services.reconcile.runs import RUN_ABANDONED
@@ -228,7 +219,7 @@ def _run_apply(args: argparse.Namespace) -> int:
                 if not args.json:
                     _print_plan(plan)
                 question = f"Apply {len(plan.api_steps)} platform change(s) to {args.org}?"
-            if not _confirm(question, args.yes):
+            if not _confirm(question, args.yes, "apply"):
                 _out("cancelled: nothing was changed")
                 return 1
             if run is None:

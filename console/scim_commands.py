@@ -14,7 +14,7 @@ import os
 import sys
 from typing import Any
 
-from console.commands import _emit_json, _guarded, _json_flag, _out, _secrets, _store, _table
+from console.commands import _confirm, _emit_json, _guarded, _json_flag, _out, _secrets, _store, _table
 from console.core.errors import UserFacingError
 
 
@@ -191,13 +191,10 @@ def _run_revoke(args: argparse.Namespace) -> int:
     from console.services.pending_deliveries import PendingDeliveries
     from console.services.scim_setup import revoke_token
 
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise UserFacingError("Refusing to revoke without confirmation.", hint="Add --yes.")
-        answer = input(f"Revoke token {args.token} of {args.org}? Entra stops provisioning at once. [y/N] ")
-        if answer.strip().lower() not in ("y", "yes"):
-            _out("cancelled")
-            return 1
+    if not _confirm(f"Revoke token {args.token} of {args.org}? Entra stops provisioning at once.", args.yes,
+                    "revoke"):
+        _out("cancelled")
+        return 1
     store = _store()
     try:
         operator, profile_id = _operator(store)
