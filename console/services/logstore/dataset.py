@@ -489,15 +489,12 @@ def _migrate_v1(con: duckdb.DuckDBPyConnection) -> None:
     """Datasets of the first slice kept everything in one ``events`` table: split it (lossless)."""
     if not _has_table(con, "events"):
         return
-    con.execute("BEGIN TRANSACTION")
-    try:
+    def split() -> None:
         con.execute(sql.DDL.split("CREATE OR REPLACE VIEW")[0])
         cols = ", ".join(sql.TABLE_COLUMNS)
         con.execute(f"INSERT INTO log_events ({cols}) SELECT {cols} FROM events")
         con.execute("INSERT INTO log_search SELECT seq, search FROM events")
         con.execute("DROP TABLE events")
         con.execute(sql.ORDER_BUILD)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+
+    importer.transaction(con, split)
