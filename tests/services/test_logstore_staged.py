@@ -236,3 +236,14 @@ def test_first_slice_datasets_are_migrated(tmp_path: Path, export: Path) -> None
         assert set(sql.TABLE_COLUMNS) <= {r[0] for r in ds.con.execute("DESCRIBE log_events").fetchall()}
     finally:
         ds.close()
+
+
+def test_the_table_columns_are_the_ddl_columns_in_order() -> None:
+    """Every insert names ``TABLE_COLUMNS``; the DDL must define exactly those, so none is misplaced."""
+    import duckdb
+
+    from console.services.logstore import sql
+
+    con = duckdb.connect()
+    con.execute(sql.DDL)
+    assert [r[0] for r in con.execute("DESCRIBE log_events").fetchall()] == list(sql.TABLE_COLUMNS)

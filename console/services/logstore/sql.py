@@ -144,7 +144,7 @@ def typed_core_insert(upn_key: str) -> str:
     lets ``details_insert`` line the second scan up with this one."""
     cols = typed_columns(upn_key)
     return f"""
-INSERT INTO log_events
+INSERT INTO log_events ({', '.join(TABLE_COLUMNS)})
 SELECT ?::BIGINT + row_number() OVER (), id, activityDateTime,
   nullif(lower(split_part(trim(coalesce(provisioningAction, action)), ' ', 1)), ''),
   lower(info.status),
