@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -91,17 +91,16 @@ def fetch_snapshot(client: Any, org_id: str, path: Path, token: ProgressToken, *
     except (AttributeError, TypeError, ValueError):
         total = 0
     token.progress(0, total, f"Reading the users of {org_id}…")
-    n = 0
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(SNAPSHOT_COLUMNS)
-        for user in client.iter_users(org_id, page_size=page_size):
-            w.writerow(snapshot_row(Account.from_platform_user(user)))
-            n += 1
+
+    def accounts() -> Iterator[Account]:
+        for n, user in enumerate(client.iter_users(org_id, page_size=page_size), start=1):
+            yield Account.from_platform_user(user)
             if n % page_size == 0:
                 if token.cancelled():
                     raise Cancelled()
                 token.progress(n, max(total, n), f"Read {n:,} of {max(total, n):,} users")
+
+    n = write_snapshot(path, accounts())
     token.progress(n, n, f"Read {n:,} users")
     return n
 
