@@ -122,3 +122,18 @@ def with_scim_twins(org: ScimOrg, server: Any, n: int, seed: int) -> ScimOrg:
     report = simulate_entra(org.base_url, org.token, users=n, scenario="email-mismatch", seed=seed)
     assert report.ok, report.failures
     return org
+
+
+ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+def assert_scim_error(r: Any, *statuses: int, scim_type: str | None = None) -> dict[str, Any]:
+    """``r`` is a SCIM error (RFC 7644 §3.12) with one of ``statuses``; returns its body."""
+    assert r.status_code in statuses, (r.status_code, r.text)
+    assert r.headers["content-type"].startswith(SCIM_JSON)
+    body = r.json()
+    assert body["schemas"] == [ERROR_SCHEMA]
+    assert body["status"] == str(r.status_code)  # a string
+    if scim_type is not None:
+        assert body["scimType"] == scim_type
+    return body

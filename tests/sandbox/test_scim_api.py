@@ -13,7 +13,14 @@ from sqlalchemy import select
 
 from console.sandbox.db import ProvisioningEvent, ScimSettings, ScimToken, User, utcnow
 from console.sandbox.tokens import mint_scim_token
-from tests.sandbox.scim_helpers import SCIM_JSON, ScimOrg, scim_org, start_server, user_body
+from tests.sandbox.scim_helpers import (
+    SCIM_JSON,
+    ScimOrg,
+    assert_scim_error,
+    scim_org,
+    start_server,
+    user_body,
+)
 
 
 @pytest.fixture(scope="module")
@@ -31,14 +38,7 @@ def org(server: Any) -> Iterator[ScimOrg]:
 
 
 def _error(response: httpx.Response, status: int, scim_type: str | None = None) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(SCIM_JSON)
-    body = response.json()
-    assert body["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
-    assert body["status"] == str(status)
-    if scim_type is not None:
-        assert body["scimType"] == scim_type
-    return body
+    return assert_scim_error(response, status, scim_type=scim_type)
 
 
 # ---------------------------------------------------------------- auth

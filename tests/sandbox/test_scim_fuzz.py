@@ -28,12 +28,18 @@ from scim2_models import Context, EnterpriseUser, Group, User
 
 from console.sandbox.scim_filters import parse_filter, resource_matches
 from console.sandbox.scim_resources import ScimError
-from tests.sandbox.scim_helpers import ScimOrg, patch_body, scim_org, start_server, user_body
+from tests.sandbox.scim_helpers import (
+    ScimOrg,
+    assert_scim_error,
+    patch_body,
+    scim_org,
+    start_server,
+    user_body,
+)
 from tests.sandbox.test_scim_properties import FILTERS, JSONV
 
 SCALE = float(os.environ.get("FUZZ_EXAMPLES", "1"))
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 
 def fuzz(n: int) -> Any:
@@ -90,15 +96,6 @@ def everyone(org: ScimOrg) -> list[dict[str, Any]]:
     r = org.client.get("/Users", params={"count": 1000})
     assert r.status_code == 200
     return r.json()["Resources"]
-
-
-def assert_scim_error(r: Any, *statuses: int) -> dict[str, Any]:
-    assert r.status_code in statuses, (r.status_code, r.text)
-    assert r.headers["content-type"].startswith("application/scim+json")
-    body = r.json()
-    assert body["schemas"] == [ERROR_SCHEMA]
-    assert body["status"] == str(r.status_code)  # a string (RFC 7644 §3.12)
-    return body
 
 
 def assert_user_is_valid(resource: dict[str, Any]) -> None:
