@@ -6,7 +6,6 @@ nothing)."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +24,7 @@ from console.services.api_client import AdminApiClient
 from console.services.logstore import LogCatalog
 from console.services.reconcile import ReconcileEngine, RunStore, analyze_org, apply_run
 from console.services.reconcile import runs as R  # noqa: N812
+from tests import logs_data
 from tests.sandbox.scim_helpers import ScimOrg, scim_org, user_body
 
 C = FindingClass
@@ -176,10 +176,7 @@ def test_mail_less_users(client, new_org) -> None:  # (vii)
 
 
 def _import_org_log(client: AdminApiClient, org: str, tmp_path: Path) -> Any:
-    path = tmp_path / f"log-{org}.ndjson"
-    with client.export_log(org) as events, open(path, "w", encoding="utf-8") as fh:
-        for e in events:
-            fh.write(json.dumps(e) + "\n")
+    path = logs_data.export_org_log(client, org, tmp_path / f"log-{org}.ndjson")
     catalog = LogCatalog(tmp_path / "logs")
     info, _report = catalog.import_file(path)
     return catalog.open(info.id)

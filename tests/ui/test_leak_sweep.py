@@ -14,7 +14,6 @@ whose text carries the secrets, and the crash dialog's details).
 
 from __future__ import annotations
 
-import json
 import tempfile
 import threading
 from pathlib import Path
@@ -48,6 +47,7 @@ from console.services.token_files import write_age_file
 from console.ui import errors
 from console.ui.clipboard import SensitiveClipboard
 from console.ui.pages.enable_wizard import EnableWizard, SetupServices
+from tests import logs_data
 from tests.sandbox.scim_helpers import create_org
 
 TIMEOUT = 60_000
@@ -170,10 +170,7 @@ def _run_and_scan(qtbot: Any, runner: Any, paths: AppPaths, console_home: Path,
             assert report.ok, report.failures
 
             # ---- logs: platform export → dataset → CSV/XLSX
-            log_file = scratch["exports"] / "platform-log.ndjson"
-            with client.export_log(org_id) as events, open(log_file, "w", encoding="utf-8") as fh:
-                for event in events:
-                    fh.write(json.dumps(event) + "\n")
+            log_file = logs_data.export_org_log(client, org_id, scratch["exports"] / "platform-log.ndjson")
             info, _report = LogCatalog.for_paths(paths).import_file(log_file)
             dataset = LogCatalog.for_paths(paths).open(info.id)
             try:

@@ -265,17 +265,12 @@ def small_sandbox(tmp_path_factory: pytest.TempPathFactory):
         yield server
 
 
-def _api_total(api: AdminApiClient, org: str) -> int:
-    with api.export_log(org) as events:
-        return sum(1 for _ in events)
-
-
 def test_live_source_pages_through_the_whole_log(
     small_sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(live_source, "PAGE_SIZE", 200)
     with AdminApiClient(small_sandbox.admin_url, small_sandbox.operator_token) as api:
-        total = _api_total(api, "tailspin")
+        total = logs_data.log_total(api, "tailspin")
         load = live_source.load_recent(api, "tailspin", first_page=100)
         ds = load.dataset
         try:
@@ -325,7 +320,7 @@ def test_live_page_loads_everything_then_follows(
     page = LogsPage(AppPaths.under(tmp_path / "h"), runner, lambda: api, debounce_ms=0)
     qtbot.addWidget(page)
     try:
-        total = _api_total(api, "tailspin")
+        total = logs_data.log_total(api, "tailspin")
         page.open_live("tailspin")
         qtbot.waitUntil(
             lambda: "all" in page.message.text() and page.model.rowCount() == total, timeout=30000

@@ -23,6 +23,7 @@ from console.services.store import Store
 from console.ui.dialogs.plan_dialog import PlanDialog
 from console.ui.pages.enable_wizard import EnableWizard, SetupServices
 from console.ui.pages.reconcile_page import ReconcilePage
+from tests import logs_data
 from tests.sandbox import fault_fixtures
 from tests.sandbox.scim_helpers import create_org, with_scim_twins
 from tests.ui.gui_probe import GapProbe
@@ -188,15 +189,10 @@ def _live_page(qtbot: Any, runner: Any, client: AdminApiClient, monkeypatch: pyt
     return page
 
 
-def _log_total(client: AdminApiClient, org_id: str) -> int:
-    with client.export_log(org_id) as events:
-        return sum(1 for _ in events)
-
-
 @pytest.mark.parametrize("kind", sorted(LIVE_FAULTS))
 def test_live_log_view_under_fault_loads_every_event_and_stays_responsive(
         qtbot, runner, server, client, monkeypatch, kind: str) -> None:
-    total = _log_total(client, "tailspin")
+    total = logs_data.log_total(client, "tailspin")
     retries: list[Any] = []
     client.on_retry = retries.append
     page = _live_page(qtbot, runner, client, monkeypatch)
@@ -228,7 +224,7 @@ def test_live_log_when_the_platform_keeps_failing_says_so_and_keeps_what_it_has(
     page.open_live("tailspin")
     qtbot.waitUntil(lambda: "loading older ones failed" in page.message.text(), timeout=TIMEOUT)
     loaded = int(page.message.text().split(": ", 1)[1].split(" events")[0].replace(",", ""))
-    total = _log_total(client, "tailspin")
+    total = logs_data.log_total(client, "tailspin")
     assert 100 <= loaded < total
     qtbot.waitUntil(lambda: page.model.rowCount() == loaded, timeout=TIMEOUT)  # what arrived stays shown
     server.faults.clear()
