@@ -222,6 +222,17 @@ def _open_plan_dialog(qtbot: Any, page: ReconcilePage, monkeypatch: pytest.Monke
     return page.plan_dialog
 
 
+def _resume_finishes(qtbot: Any, dialog: PlanDialog, run_id: str) -> None:
+    """The dialog is on ``run_id`` and offers Resume; resuming finishes that same run."""
+    assert dialog.run_id == run_id
+    assert dialog.apply_button.text() == "Resume…"
+    with qtbot.waitSignal(dialog.sig_applied, timeout=60_000) as applied:
+        dialog.apply()
+    assert applied.args[0].run.id == run_id
+    assert applied.args[0].status == "finished"
+    dialog.reject()
+
+
 def test_cancel_in_the_dialog_shows_this_run_not_an_older_unfinished_one(
         qtbot, page, server, new_org, client, monkeypatch) -> None:
     """The dialog used to re-read the org's newest unfinished run after a cancel: with an older
@@ -254,13 +265,7 @@ def test_cancel_in_the_dialog_shows_this_run_not_an_older_unfinished_one(
         server.faults.clear()
     mine = [r for r in runs.list(org.org_id) if r.id != older.id]
     assert len(mine) == 1
-    assert dialog.run_id == mine[0].id
-    assert dialog.apply_button.text() == "Resume…"
-    with qtbot.waitSignal(dialog.sig_applied, timeout=60_000) as applied:
-        dialog.apply()
-    assert applied.args[0].run.id == mine[0].id
-    assert applied.args[0].status == "finished"
-    dialog.reject()
+    _resume_finishes(qtbot, dialog, mine[0].id)
 
 
 def test_a_run_that_fails_is_resumed_by_the_next_apply_not_started_again(
@@ -285,14 +290,8 @@ def test_a_run_that_fails_is_resumed_by_the_next_apply_not_started_again(
     runs = RunStore(page.services.store.engine)
     created = runs.list(org.org_id)
     assert len(created) == 1
-    assert dialog.run_id == created[0].id
-    assert dialog.apply_button.text() == "Resume…"
-    with qtbot.waitSignal(dialog.sig_applied, timeout=60_000) as applied:
-        dialog.apply()
-    assert applied.args[0].run.id == created[0].id
-    assert applied.args[0].status == "finished"
+    _resume_finishes(qtbot, dialog, created[0].id)
     assert [r.id for r in runs.list(org.org_id)] == [created[0].id]
-    dialog.reject()
 
 
 def test_plan_all_shown_plans_exactly_the_filtered_findings(
