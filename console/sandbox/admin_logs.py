@@ -23,6 +23,7 @@ from console.sandbox import admin_models as m
 from console.sandbox.admin_common import DEFAULT_PAGE, CursorQ, LimitQ, get_org
 from console.sandbox.admin_views import EVENT_FIELDS, decode_int_cursor, encode_cursor, event_view
 from console.sandbox.auth import OperatorDep, SessionDep
+from console.sandbox.db import MAX_INT64
 from console.sandbox.db import ProvisioningEvent as Ev
 
 router = APIRouter()
@@ -94,7 +95,7 @@ def list_events(
     _op: OperatorDep,
     filters: Annotated[LogFilters, Depends()],
     after_id: Annotated[
-        int | None, Query(ge=0, description="tail mode: only events with id > after_id")
+        int | None, Query(ge=0, le=MAX_INT64, description="tail mode: only events with id > after_id")
     ] = None,
     limit: LimitQ = DEFAULT_PAGE,
     cursor: CursorQ = None,

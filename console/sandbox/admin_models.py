@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from console.sandbox.db import MAX_INT64
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -208,7 +210,7 @@ class UserIn(_Model):
 
 
 class VersionedIn(_Model):
-    expected_version: int | None = None
+    expected_version: int | None = Field(default=None, ge=0, le=MAX_INT64)
 
 
 class PrimaryEmailIn(VersionedIn):
@@ -226,7 +228,7 @@ class ReleaseEmailIn(VersionedIn):
 
 class MergeIn(VersionedIn):
     into_user_id: str = Field(min_length=1, max_length=64)
-    expected_target_version: int | None = None
+    expected_target_version: int | None = Field(default=None, ge=0, le=MAX_INT64)
 
 
 class LogEvent(BaseModel):

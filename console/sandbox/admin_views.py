@@ -16,6 +16,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from console.sandbox.db import (
+    MAX_INT64,
     AuditEntry,
     Org,
     ProvisioningEvent,
@@ -55,10 +56,9 @@ def decode_int_cursor(kind: str, cursor: str | None) -> int | None:
     value = decode_cursor(kind, cursor)
     if value is None:
         return None
-    try:
-        return int(value)
-    except ValueError:
-        raise ApiError(400, "invalid_cursor", "The cursor is not valid for this list.") from None
+    if not value.isascii() or not value.isdigit() or len(value) > 19 or int(value) > MAX_INT64:
+        raise ApiError(400, "invalid_cursor", "The cursor is not valid for this list.")
+    return int(value)
 
 
 def keyset_page(

@@ -47,6 +47,10 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
 
+# SQLite integers are signed 64-bit: a bigger value bound to a statement raises OverflowError (a 500),
+# so every integer a client sends (ids, cursors, versions, offsets) is checked against this first.
+MAX_INT64 = 2**63 - 1
+
 
 def utcnow() -> datetime:
     """Timezone-aware now; SQLite stores it as naive UTC, see ``UTCDateTime``."""

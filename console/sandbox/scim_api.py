@@ -19,6 +19,7 @@ bearer tokens. Behaviour decisions (entra-facts §0–§1, §3.4, §5):
 from __future__ import annotations
 
 import json
+import re
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -35,7 +36,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session, selectinload
 
 from console.sandbox import service
-from console.sandbox.db import Group, GroupMember, Org, ScimSettings, ScimToken, User, fold, utcnow
+from console.sandbox.db import (
+    MAX_INT64,
+    Group,
+    GroupMember,
+    Org,
+    ScimSettings,
+    ScimToken,
+    User,
+    fold,
+    utcnow,
+)
 from console.sandbox.scim_filters import (
     PYTHON_SCAN_LIMIT,
     group_sql,
@@ -208,14 +219,19 @@ async def _dispatch(request: Request, org_id: str, op: str, handler: Any, **kwar
 # ---------------------------------------------------------------- query parameters
 
 
+_INT_PARAM = re.compile(r"\A[+-]?[0-9]{1,19}\Z")  # ASCII digits only: int() also takes "1_0", "١٢", " 7"
+
+
 def _int_param(params: dict[str, str], name: str, default: int) -> int:
     raw = params.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ScimError(400, "invalidValue", f"'{name}' must be an integer") from None
+    if not _INT_PARAM.match(raw):
+        raise ScimError(400, "invalidValue", f"'{name}' must be an integer")
+    value = int(raw)
+    if not -MAX_INT64 <= value <= MAX_INT64:
+        raise ScimError(400, "invalidValue", f"'{name}' is out of range (at most {MAX_INT64})")
+    return value
 
 
 def _list_param(params: dict[str, str], name: str) -> list[str] | None:
