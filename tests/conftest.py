@@ -19,6 +19,15 @@ import keyring
 import keyring.backend
 import keyring.errors
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# Property tests are reproducible: the default ("ci") profile derives every example from the test
+# itself (derandomize), so two runs — and CI — try exactly the same inputs, and a failure prints the
+# example plus a @reproduce_failure blob to replay it. The "explore" profile is random (and keeps a
+# local example database) for hunting new bugs: HYPOTHESIS_PROFILE=explore .venv/bin/python -m pytest
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+hypothesis_settings.register_profile("explore", derandomize=False, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 class MemoryKeyring(keyring.backend.KeyringBackend):

@@ -190,14 +190,12 @@ def test_latency_delays_only_the_matching_route(server: SandboxServer, admin: ht
     t0 = time.perf_counter()
     slow = admin.get("/orgs/acme")
     slow_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
     fast = admin.get("/orgs/contoso")
-    fast_s = time.perf_counter() - t0
     assert slow.status_code == fast.status_code == 200
     assert slow.headers["x-sandbox-fault"] == "admin/orgs/acme:latency=300ms"
     assert "x-sandbox-fault" not in fast.headers
-    assert slow_s >= 0.3
-    assert fast_s < 0.3
+    assert slow_s >= 0.3  # a lower bound: a loaded machine only makes it longer
+    # (that the other route was not slowed is the missing x-sandbox-fault header, not a time)
 
 
 def test_latency_longer_than_the_read_timeout_is_a_read_timeout(server: SandboxServer) -> None:
@@ -316,15 +314,14 @@ def test_slow_read_trickles_the_body(server: SandboxServer, admin: httpx.Client)
     t0 = time.perf_counter()
     chunks: list[tuple[float, int]] = []
     with admin.stream("GET", "/openapi.json") as response:
-        headers_s = time.perf_counter() - t0
         for chunk in response.iter_raw():
             chunks.append((time.perf_counter() - t0, len(chunk)))
     total_s = time.perf_counter() - t0
     assert response.headers["x-sandbox-fault"].startswith("admin/openapi.json:slow-read=")
     assert sum(n for _t, n in chunks) == size
     assert total_s >= 0.45
-    assert headers_s < total_s / 2  # the status came at once; the body trickled
     assert len(chunks) >= 5
+    assert chunks[-1][0] - chunks[0][0] >= 0.3  # the body trickled in after the status (lower bounds only)
 
 
 def test_slow_read_with_a_short_read_timeout_is_a_read_timeout_and_the_trickle_stops(tmp_path: Path) -> None:
@@ -333,10 +330,12 @@ def test_slow_read_with_a_short_read_timeout_is_a_read_timeout_and_the_trickle_s
         with admin_client(srv) as c, pytest.raises(httpx.ReadTimeout):
             c.get("/openapi.json", timeout=httpx.Timeout(5.0, read=0.3))
     finally:
-        t0 = time.perf_counter()
+        thread = srv._thread
         srv.stop()
-    # 40 kB at 2 B/s would take hours: the trickle noticed the client left, so stopping is quick.
-    assert time.perf_counter() - t0 < 5
+    # 40 kB at 2 B/s would take hours: the trickle noticed the client left, so the server thread
+    # ended within stop()'s join instead of being left behind still trickling.
+    assert thread is not None
+    assert not thread.is_alive()
 
 
 def test_slow_read_also_trickles_an_injected_error(server: SandboxServer, admin: httpx.Client) -> None:

@@ -8,6 +8,7 @@ so the time is what a user sees.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -82,3 +83,28 @@ def jump(table: Any, row: int, *, bottom: bool = False) -> float:
     wait(lambda: model.index(row, 0).data() is not None, 10_000)
     table.viewport().repaint()
     return (time.perf_counter() - t) * 1000
+
+
+class RequestThreads:
+    """Which thread sent each HTTP request of an ``AdminApiClient`` (an httpx request hook).
+
+    What a test asserts about responsiveness: no request ever ran on the GUI thread. That is the
+    behaviour a blocked GUI comes from, and unlike a wall-clock gap bound a loaded machine cannot make
+    it fail; the gap figures themselves belong to the benches (tests/bench/), as ratios."""
+
+    def __init__(self, client: Any) -> None:
+        self.sent = 0
+        self.on_gui_thread: list[str] = []
+        self._hooks = client._client.event_hooks["request"]
+        self._hooks.append(self._record)
+
+    def _record(self, request: Any) -> None:
+        self.sent += 1
+        if threading.current_thread() is threading.main_thread():
+            self.on_gui_thread.append(f"{request.method} {request.url.path}")
+
+    def __enter__(self) -> RequestThreads:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._hooks.remove(self._record)

@@ -2,8 +2,9 @@
 platform slow, throttling, failing, cutting answers after it acted, and trickling bodies.
 
 Each case asserts what the operator must be able to rely on: no second token, no step without its
-audit record, a state that can be resumed, a clear message, and a GUI thread that kept running (the
-event-loop gap is measured while the op runs)."""
+audit record, a state that can be resumed, a clear message, and a GUI thread that kept running: no
+request (nor its fault) ever ran on the GUI thread. The event-loop gap is printed for information
+only; bounding it in milliseconds would fail on a loaded machine (tests/bench/ measures it)."""
 
 from __future__ import annotations
 
@@ -26,10 +27,9 @@ from console.ui.pages.reconcile_page import ReconcilePage
 from tests import logs_data
 from tests.sandbox import fault_fixtures
 from tests.sandbox.scim_helpers import create_org, with_scim_twins
-from tests.ui.gui_probe import GapProbe
+from tests.ui.gui_probe import GapProbe, RequestThreads
 
 TIMEOUT = 60_000
-MAX_GAP_MS = 500  # generous for a loaded 2-core CI box; typical gaps measured here are < 50 ms
 
 ENABLE = "POST admin/orgs/*/scim/enable"
 FAULTS = {
@@ -74,11 +74,13 @@ def test_wizard_enable_under_fault_mints_one_token_audits_it_and_stays_responsiv
     wizard.readiness_page.checks = []
     wizard.next()
     page = wizard.enable_page
-    with GapProbe() as gaps, qtbot.waitSignal(wizard.sig_enabled, timeout=TIMEOUT):
+    with (RequestThreads(client) as threads, GapProbe() as gaps,
+          qtbot.waitSignal(wizard.sig_enabled, timeout=TIMEOUT)):
         page.enable()
     elapsed = time.perf_counter() - started
     print(f"{kind}: {len(retries)} retries, {elapsed:.1f} s, max GUI gap {gaps.max_gap_ms:.0f} ms")
-    assert gaps.max_gap_ms < MAX_GAP_MS
+    assert threads.sent > 0
+    assert threads.on_gui_thread == []  # every request (and its fault) waited off the GUI thread
     assert bool(retries) == (kind in RETRIED)  # the fault really happened (and was retried safely)
     if kind in ("latency", "slow-read"):
         assert elapsed > 1.0
@@ -102,10 +104,11 @@ def test_wizard_enable_when_the_platform_keeps_failing_says_so_and_try_again_min
     wizard.readiness_page.checks = []
     wizard.next()
     page = wizard.enable_page
-    with GapProbe() as gaps:
+    with RequestThreads(client) as threads:
         page.enable()
         qtbot.waitUntil(lambda: page.enable_button.isEnabled(), timeout=TIMEOUT)
-    assert gaps.max_gap_ms < MAX_GAP_MS
+    assert threads.sent > 0
+    assert threads.on_gui_thread == []
     assert wizard.result is None
     assert page.enable_button.text() == "Try again"
     text = page.status.text()
@@ -139,7 +142,7 @@ def test_reconcile_apply_under_fault_is_audited_resumable_and_ends_with_every_st
     route, _, rest = fault.partition(":")
     server.faults.set(f"POST admin/orgs/{org.org_id}/users/*/{route}:{rest}" if route == "merge"
                       else f"admin/orgs/{org.org_id}/{route}:{rest}")
-    with GapProbe() as gaps:
+    with RequestThreads(client) as threads, GapProbe() as gaps:
         for _attempt in range(3):  # a run a fault stopped is resumed from the same dialog
             with qtbot.waitSignal(dialog.sig_applied, timeout=TIMEOUT) as applied:
                 dialog.apply()
@@ -149,7 +152,8 @@ def test_reconcile_apply_under_fault_is_audited_resumable_and_ends_with_every_st
             assert dialog.status.text()  # says why it stopped
     print(f"{fault}: runs {_attempt + 1}, counts {applied.args[0].counts()}, "
           f"max GUI gap {gaps.max_gap_ms:.0f} ms")
-    assert gaps.max_gap_ms < MAX_GAP_MS
+    assert threads.sent > 0
+    assert threads.on_gui_thread == []
     report = applied.args[0]
     assert report.status == "finished", list(report.lines())
     counts = report.counts()
@@ -197,14 +201,15 @@ def test_live_log_view_under_fault_loads_every_event_and_stays_responsive(
     client.on_retry = retries.append
     page = _live_page(qtbot, runner, client, monkeypatch)
     server.faults.set(f"{LOG.format(org='tailspin')}:{LIVE_FAULTS[kind]}")
-    with GapProbe() as gaps:
+    with RequestThreads(client) as threads, GapProbe() as gaps:
         page.open_live("tailspin")
         qtbot.waitUntil(lambda: "all" in page.message.text() and page.model.rowCount() == total,
                         timeout=TIMEOUT)
     fired = server.faults.fired
     server.faults.clear()
     print(f"live log, {kind}: {total} events, {len(retries)} retries, max GUI gap {gaps.max_gap_ms:.0f} ms")
-    assert gaps.max_gap_ms < MAX_GAP_MS
+    assert threads.sent > 0
+    assert threads.on_gui_thread == []
     assert fired > 0  # the fault really happened
     assert bool(retries) == (kind in ("429", "503", "reset"))
     ds = page.dataset
