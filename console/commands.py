@@ -15,6 +15,7 @@ import os
 import sys
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from console.cli import fail
@@ -452,9 +453,15 @@ def _run_logs_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _embedded_sandbox_db() -> Path:
+    from console.services.paths import AppPaths  # lazily: keeps CLI start-up light
+
+    return AppPaths.default().sandbox_db
+
+
 COMMANDS = [
-    ("sandbox", "run the sandbox platform (admin API + SCIM 2.0) and its Entra simulator",
-     register_sandbox),
+    ("sandbox", "run, reset or simulate Entra against the sandbox platform (admin API + SCIM 2.0)",
+     lambda parser: register_sandbox(parser, embedded_db=_embedded_sandbox_db)),
     ("selfcheck", "check what works on this machine (Qt, keyring, store, TLS, sandbox)", _register_selfcheck),
     ("orgs", "customer organisations on the platform", _register_orgs),
     ("profiles", "connection profiles (platform URL + operator token in the OS keyring)", _register_profiles),

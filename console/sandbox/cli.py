@@ -13,8 +13,10 @@ import argparse
 import json
 import os
 import signal
+import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 # Mirrors console.sandbox.seed.SEED_KINDS (a test keeps them equal); importing seed here would
@@ -34,7 +36,9 @@ def default_db_path() -> Path:
     return Path(platformdirs.user_cache_dir(APP_ID, APP_AUTHOR)) / "sandbox" / "platform.db"
 
 
-def register(parser: argparse.ArgumentParser) -> None:
+def register(parser: argparse.ArgumentParser, embedded_db: Callable[[], Path] | None = None) -> None:
+    """``embedded_db``: where the console's embedded sandbox keeps its database (the entry layer knows;
+    the sandbox may not import the console's services), the default of ``reset``."""
     sub = parser.add_subparsers(dest="sandbox_command", metavar="SUBCOMMAND")
     serve = sub.add_parser("serve", help="run the sandbox platform (admin API + SCIM 2.0) until Ctrl+C")
     serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
@@ -57,6 +61,22 @@ def register(parser: argparse.ArgumentParser) -> None:
     )
     serve.add_argument("--json", action="store_true", help="print the start-up line as JSON")
     serve.set_defaults(handler=run_serve)
+    reset = sub.add_parser(
+        "reset",
+        help="restore a sandbox database to its seed (default: the console's embedded sandbox)",
+        description="Replace a sandbox database with a freshly seeded one: everything trained or "
+        "changed in it is gone. Refused while a sandbox (the console, or `sandbox serve`) has it open.",
+    )
+    reset.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        help="SQLite file to reset (default: the embedded sandbox the console starts, "
+        "<data dir>/sandbox.db; `sandbox serve` prints its own file as db_path)",
+    )
+    reset.add_argument("--seed", choices=SEED_KINDS, default="demo", help="seed to restore (default demo)")
+    reset.add_argument("--json", action="store_true", help="print the result as JSON")
+    reset.set_defaults(handler=run_reset, embedded_db=embedded_db)
     from console.sandbox.simulate_cli import register_simulate  # lazily: keeps CLI start-up light
 
     register_simulate(sub)
@@ -109,4 +129,31 @@ def run_serve(args: argparse.Namespace) -> int:
         server.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    return 0
+
+
+def run_reset(args: argparse.Namespace) -> int:
+    from console.sandbox.reset import DatabaseInUseError, reset_database
+
+    if args.db is None and args.embedded_db is None:
+        print("scim-console: error: --db is required here", file=sys.stderr)
+        return 2
+    db_path = (args.db or args.embedded_db()).expanduser().resolve()
+    started = time.perf_counter()
+    try:
+        counts = reset_database(db_path, args.seed)
+    except DatabaseInUseError as exc:
+        hint = "Quit the console (or use File → Reset training data… in it) or stop `sandbox serve` first."
+        if args.json:
+            print(json.dumps({"ok": False, "error": str(exc), "hint": hint}))
+        else:
+            print(f"scim-console: error: {exc} {hint}", file=sys.stderr)
+        return 1
+    info = {"ok": True, "db_path": str(db_path), "seed": args.seed, **counts,
+            "seconds": round(time.perf_counter() - started, 2)}
+    if args.json:
+        print(json.dumps(info))
+    else:
+        print(f"Sandbox reset to seed {args.seed}: {counts['orgs']} orgs, {counts['users']:,} users, "
+              f"{counts['events']:,} log events ({db_path}).")
     return 0

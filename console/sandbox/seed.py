@@ -9,20 +9,16 @@ Kinds:
 * ``demo`` — ``small`` with the full ``tailspin``: 50 000 users, 200 000 provisioning-log events.
 * ``large`` — ``demo`` with ``tailspin`` at 200 000 users / 1 000 000 events (benchmarks only).
 
-The big org is bulk-inserted with ``executemany`` on the raw driver (SQLAlchemy's per-row type
-processing costs 2–3×, performance-notes §3.3); timestamps are written in the exact text format
-SQLAlchemy's SQLite ``DateTime`` uses, so ORM reads and range filters see the same values. All
-times are relative to "now" so the demo log always looks recent; ids, names and the mix of events
-are the same on every run.
+``seed_quick`` writes everything but Tailspin's users and log in well under a second; those are
+filled by ``console.sandbox.seed_bulk`` (see there: in the background on the GUI's first start, so a
+new user sees the organisations at once). All times are relative to "now" so the demo log always
+looks recent; ids, names and the mix of events are the same on every run.
 """
 
 from __future__ import annotations
 
-import json
 import random
-import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -44,156 +40,69 @@ from console.sandbox.db import (
     fold,
     utcnow,
 )
+from console.sandbox.seed_bulk import (
+    FIRST,
+    LAST,
+    SEED_ACTOR,
+    SEED_MARKER,
+    TAILSPIN,
+    TAILSPIN_ID,
+    ascii_local,
+    fill,
+    pending_size,
+    seeded_uuid,
+)
 from console.sandbox.service import audit
 from console.sandbox.tokens import mint_scim_token
 
 SEED_KINDS = ("demo", "small", "empty", "large")
-SEED_ACTOR = "seed"
-CHUNK = 5000
-
-FIRST = [
-    "Aaliyah",
-    "Ben",
-    "Carla",
-    "Dmitri",
-    "Elif",
-    "Farah",
-    "Gustavo",
-    "Hana",
-    "Ivan",
-    "Jana",
-    "Kofi",
-    "Lena",
-    "Mateo",
-    "Nora",
-    "Omar",
-    "Priya",
-    "Quentin",
-    "Rosa",
-    "Sven",
-    "Tariq",
-    "Uma",
-    "Victor",
-    "Wen",
-    "Ximena",
-    "Yusuf",
-    "Zoë",
-    "André",
-    "Björn",
-    "Chloé",
-    "Đorđe",
-    "Émilie",
-    "Søren",
-]
-LAST = [
-    "Abara",
-    "Berg",
-    "Castillo",
-    "Dubois",
-    "Eriksen",
-    "Fischer",
-    "García",
-    "Haddad",
-    "Ito",
-    "Jensen",
-    "Kowalski",
-    "Lindqvist",
-    "Müller",
-    "Nakamura",
-    "O'Brien",
-    "Petrov",
-    "Quispe",
-    "Rossi",
-    "Schmidt",
-    "Tanaka",
-    "Ulloa",
-    "Varga",
-    "Weber",
-    "Xu",
-    "Yilmaz",
-    "Zhang",
-    "Novák",
-    "Öztürk",
-]
-
-
-@dataclass(frozen=True)
-class TailspinSize:
-    users: int
-    events: int
-
-
-TAILSPIN = {
-    "small": TailspinSize(200, 1_000),
-    "demo": TailspinSize(50_000, 200_000),
-    "large": TailspinSize(200_000, 1_000_000),
-}
-
-
-def _uuid(rng: random.Random) -> str:
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
 def _uid(rng: random.Random) -> str:
     return "u_" + f"{rng.getrandbits(80):020x}"
 
 
-def _ascii(text: str) -> str:
-    table = str.maketrans(
-        {
-            "é": "e",
-            "ë": "e",
-            "É": "E",
-            "ö": "o",
-            "Ö": "O",
-            "ü": "u",
-            "ø": "o",
-            "Ø": "O",
-            "á": "a",
-            "í": "i",
-            "ç": "c",
-            "Đ": "D",
-            "đ": "d",
-            "Ç": "C",
-            "'": "",
-        }
-    )
-    return text.translate(table).replace(" ", "")
-
-
-def _sql_ts(value: datetime) -> str:
-    """The text SQLAlchemy's SQLite DateTime stores (naive UTC)."""
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")  # 5× faster than strftime
-
-
 def is_seeded(session: Session) -> bool:
-    marker = session.scalar(select(AuditEntry.id).where(AuditEntry.action == "sandbox.seed").limit(1))
+    marker = session.scalar(select(AuditEntry.id).where(AuditEntry.action == SEED_MARKER).limit(1))
     return marker is not None or session.scalar(select(Org.id).limit(1)) is not None
 
 
 def ensure_seeded(session: Session, kind: str) -> bool:
-    """Seed a new database; an existing one is reused untouched. Returns True when it seeded."""
+    """Seed a new database quickly (``seed_quick``); an existing one is reused untouched. Returns True
+    when it seeded. Tailspin's bulk may then still be pending: ``seed_bulk.pending_size``."""
     if kind not in SEED_KINDS:
         raise ValueError(f"unknown seed {kind!r}; expected one of {', '.join(SEED_KINDS)}")
     if is_seeded(session):
         return False
-    seed(session, kind)
+    seed_quick(session, kind)
     return True
 
 
 def seed(session: Session, kind: str) -> None:
-    """Fill an empty database with seed ``kind`` and commit."""
+    """Fill an empty database with all of seed ``kind`` (Tailspin's bulk included) and commit."""
+    seed_quick(session, kind)
+    size = pending_size(session)
+    if size is not None:
+        fill(session.get_bind(), size, exclusive=True)  # type: ignore[arg-type]
+
+
+def seed_quick(session: Session, kind: str) -> None:
+    """Everything but Tailspin's users and log (< 1 s), committed; the seed marker records the bulk
+    still to fill (``seed_bulk.fill``)."""
     if kind not in SEED_KINDS:
         raise ValueError(f"unknown seed {kind!r}; expected one of {', '.join(SEED_KINDS)}")
     rng = random.Random(42)
     now = utcnow()
     _org(session, "acme", "Acme Corporation", ["acme.example"], now - timedelta(days=400))
+    bulk = None
     if kind != "empty":
         _contoso(session, rng, now)
         _fabrikam(session, rng, now)
         _northwind(session, rng, now)
-        _tailspin(session, rng, now, TAILSPIN[kind])
-    audit(session, actor=SEED_ACTOR, org_id=None, action="sandbox.seed", params={"kind": kind})
+        _tailspin_shell(session, rng, now)
+        size = TAILSPIN[kind]
+        bulk = {"users": size.users, "events": size.events}
+    audit(session, actor=SEED_ACTOR, org_id=None, action=SEED_MARKER, params={"kind": kind, "bulk": bulk})
     session.commit()
 
 
@@ -238,7 +147,7 @@ def _user(
     given, _, family = (display_name or "").partition(" ")
     user = User(
         id=_uid(rng),
-        scim_id=_uuid(rng),
+        scim_id=seeded_uuid(rng),
         org_id=org_id,
         user_name=user_name,
         user_name_key=fold(user_name),
@@ -292,7 +201,7 @@ def _staff(
     used: set[str] = set()
     while len(users) < count:
         first, last = _person(rng)
-        local = f"{_ascii(first)}.{_ascii(last)}".lower()
+        local = f"{ascii_local(first)}.{ascii_local(last)}".lower()
         if local in used:
             continue
         used.add(local)
@@ -350,7 +259,7 @@ def _contoso(session: Session, rng: random.Random, now: datetime) -> None:
     )
     _staff(session, rng, "contoso", "contoso.com", 40, now, areas)
     group = Group(
-        id=_uuid(rng),
+        id=seeded_uuid(rng),
         org_id="contoso",
         display_name="Contoso Everyone",
         display_name_key=fold("Contoso Everyone"),
@@ -413,8 +322,8 @@ def _northwind(session: Session, rng: random.Random, now: datetime) -> None:
     scim_users = []
     for i in range(40):
         first, last = _person(rng)
-        local = f"{_ascii(first)}.{_ascii(last)}{i}".lower()
-        ext = _uuid(rng)
+        local = f"{ascii_local(first)}.{ascii_local(last)}{i}".lower()
+        ext = seeded_uuid(rng)
         scim_users.append(
             _user(
                 session,
@@ -432,7 +341,7 @@ def _northwind(session: Session, rng: random.Random, now: datetime) -> None:
         )
     for i in range(6):
         first, last = _person(rng)
-        local = f"{_ascii(first)}.{_ascii(last)}.m{i}".lower()
+        local = f"{ascii_local(first)}.{ascii_local(last)}.m{i}".lower()
         _user(
             session,
             rng,
@@ -471,7 +380,7 @@ def _northwind(session: Session, rng: random.Random, now: datetime) -> None:
             emails=[f"{upn_local}@northwind.com"],
             display_name=f"{first} {last}",
             created_via="scim",
-            external_id=_uuid(rng),
+            external_id=seeded_uuid(rng),
             created=now - timedelta(days=rng.randint(2, 40)),
             work_area_ids=[areas[3].id],
         )
@@ -495,7 +404,7 @@ def _northwind(session: Session, rng: random.Random, now: datetime) -> None:
         emails=["mark.lee@northwind.com"],
         display_name="Mark Lee",
         created_via="scim",
-        external_id=_uuid(rng),
+        external_id=seeded_uuid(rng),
         created=now - timedelta(days=10),
     )
     # userName ≠ primary email.
@@ -507,7 +416,7 @@ def _northwind(session: Session, rng: random.Random, now: datetime) -> None:
         emails=["aisha.khan@northwind.com"],
         display_name="Aisha Khan",
         created_via="scim",
-        external_id=_uuid(rng),
+        external_id=seeded_uuid(rng),
         created=now - timedelta(days=20),
     )
     # A mail-less cloud user.
@@ -519,12 +428,12 @@ def _northwind(session: Session, rng: random.Random, now: datetime) -> None:
         emails=[],
         display_name="Kiosk Service",
         created_via="scim",
-        external_id=_uuid(rng),
+        external_id=seeded_uuid(rng),
         created=now - timedelta(days=30),
         role=None,
     )
     # (ii) two SCIM accounts for one Entra object (link lost, then re-created under the new userName).
-    shared_ext = _uuid(rng)
+    shared_ext = seeded_uuid(rng)
     _user(
         session,
         rng,
@@ -561,11 +470,11 @@ def _northwind(session: Session, rng: random.Random, now: datetime) -> None:
     )
     session.flush()
     group = Group(
-        id=_uuid(rng),
+        id=seeded_uuid(rng),
         org_id=org_id,
         display_name="Northwind Logistics",
         display_name_key=fold("Northwind Logistics"),
-        external_id=_uuid(rng),
+        external_id=seeded_uuid(rng),
         scim_json={},
     )
     session.add(group)
@@ -712,9 +621,10 @@ def _northwind_log(
 # ---------------------------------------------------------------------------------------------- tailspin
 
 
-def _tailspin(session: Session, rng: random.Random, now: datetime, size: TailspinSize) -> None:
-    """The large org, bulk-inserted (executemany on the raw driver, chunked)."""
-    org_id = "tailspin"
+def _tailspin_shell(session: Session, rng: random.Random, now: datetime) -> None:
+    """The big org without its users and log: those come from ``seed_bulk.fill`` (in the background
+    on the GUI's first start, so the small orgs are listed at once)."""
+    org_id = TAILSPIN_ID
     _org(session, org_id, "Tailspin Toys", ["tailspintoys.com"], now - timedelta(days=1500))
     names = ["Design", "Manufacturing", "Retail", "Marketing", "IT", "Legal", "Finance", "Customer care"]
     areas = _work_areas(session, rng, org_id, names, now - timedelta(days=1500))
@@ -736,175 +646,6 @@ def _tailspin(session: Session, rng: random.Random, now: datetime, size: Tailspi
     _plain, token = mint_scim_token(session, org_id, created_by=SEED_ACTOR)
     token.last_used_at = now - timedelta(minutes=5)
     session.flush()
-    conn = session.connection()
-    # A bigger page cache keeps the growing index b-trees in memory during the bulk load (~30 % faster).
-    conn.exec_driver_sql("PRAGMA cache_size=-262144")
-
-    users: list[tuple[Any, ...]] = []
-    emails: list[tuple[Any, ...]] = []
-    members: list[tuple[Any, ...]] = []
-    brief: list[tuple[str, str, str, str | None]] = []  # (id, scim_id, user_name, external_id)
-    empty_json = json.dumps({})
-    for i in range(size.users):
-        first, last = FIRST[rng.randrange(len(FIRST))], LAST[rng.randrange(len(LAST))]
-        local = f"{_ascii(first)}.{_ascii(last)}.{i}".lower()
-        user_name = f"{local}@tailspintoys.com"
-        scim = rng.random() < 0.95
-        ext = _uuid(rng) if scim else None
-        created = _sql_ts(now - timedelta(days=1 + (size.users - i) * 1400 / size.users))
-        uid = f"u_{i:08d}{rng.getrandbits(48):012x}"
-        scim_id = _uuid(rng)
-        users.append(
-            (
-                uid,
-                org_id,
-                scim_id,
-                user_name,
-                user_name,
-                f"{first} {last}",
-                first,
-                last,
-                1 if rng.random() > 0.03 else 0,
-                ext,
-                ext,
-                "scim" if scim else "manual",
-                "member",
-                empty_json,
-                None,
-                created,
-                created,
-                None,
-                1,
-            )
-        )
-        emails.append((uid, org_id, user_name, user_name, "work", 1, 0))
-        if rng.random() < 0.1:
-            alias = f"{_ascii(first)[0]}{_ascii(last)}{i}@tailspin.example".lower()
-            emails.append((uid, org_id, alias, alias, "other", 0, 1))
-        members.append((uid, areas[rng.randrange(len(areas))].id, "seed", created))
-        brief.append((uid, scim_id, user_name, ext))
-    _bulk(
-        conn,
-        "INSERT INTO users (id, org_id, scim_id, user_name, user_name_key, display_name, given_name, "
-        "family_name, active, external_id, idp_link, created_via, role, scim_json, last_login_at, "
-        "created_at, updated_at, merged_into_id, version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        users,
-    )
-    _bulk(
-        conn,
-        'INSERT INTO user_emails (user_id, org_id, value, value_key, type, "primary", position) '
-        "VALUES (?,?,?,?,?,?,?)",
-        emails,
-    )
-    _bulk(
-        conn,
-        "INSERT INTO work_area_memberships (user_id, work_area_id, granted_by, created_at) VALUES (?,?,?,?)",
-        members,
-    )
-    del users, emails, members
-    # Loading into an unindexed table and indexing once afterwards is about twice as fast as
-    # maintaining four b-trees row by row.
-    indexes = list(ProvisioningEvent.__table__.indexes)
-    for index in indexes:
-        index.drop(conn)
-    _tailspin_log(conn, rng, now, size.events, brief, token.id)
-    for index in indexes:
-        index.create(conn)
-    conn.exec_driver_sql("PRAGMA cache_size=-2000")  # back to SQLite's default for this pooled connection
-
-
-_OPS = [  # (weight, method, op, status, outcome, error_code, detail template)
-    (40, "GET", "query", 200, "success", None, None),
-    (30, "PATCH", "update", 200, "success", None, None),
-    (8, "POST", "create", 201, "success", None, None),
-    (8, "GET", "get", 200, "success", None, None),
-    (5, "PATCH", "update", 200, "skipped", None, None),
-    (2, "PATCH", "update", 204, "success", None, None),
-    (2, "POST", "create", 409, "failure", "uniqueness", "userName {u} is already taken."),
-    (1, "PATCH", "update", 409, "failure", "uniqueness", "Email {u} is already used by another user."),
-    (1, "PATCH", "update", 400, "failure", "invalidValue", "Attribute 'active' must be a boolean."),
-    (1, "GET", "get", 404, "failure", "invalidAnchor", "Resource {s} not found."),
-    (1, "DELETE", "delete", 204, "success", None, None),
-    (1, "GET", "discovery", 200, "success", None, None),
-]
-
-
-def _tailspin_log(
-    conn: Any,
-    rng: random.Random,
-    now: datetime,
-    count: int,
-    users: list[tuple[str, str, str, str | None]],
-    token_id: str,
-) -> None:
-    base = "/scim/v2/tailspin"
-    weights = [w for w, *_ in _OPS]
-    picks = rng.choices(range(len(_OPS)), weights=weights, k=count)
-    start = now - timedelta(days=30)
-    span = timedelta(days=30).total_seconds()
-    rows: list[tuple[Any, ...]] = []
-    for n, pick in enumerate(picks):
-        _w, method, op, status, outcome, code, detail = _OPS[pick]
-        uid, scim_id, user_name, ext = users[rng.randrange(len(users))]
-        ts = _sql_ts(start + timedelta(seconds=span * n / count))
-        if op == "query":
-            path, summary = (
-                f'{base}/Users?filter=userName eq "{user_name}"',
-                f"filter userName eq {user_name}",
-            )
-        elif op == "create":
-            path, summary = f"{base}/Users", f"create {user_name}"
-        elif op == "discovery":
-            path, summary, uid, scim_id, user_name, ext = (
-                f"{base}/ServiceProviderConfig",
-                "ServiceProviderConfig",
-                None,
-                None,
-                None,
-                None,
-            )
-        else:
-            path, summary = (
-                f"{base}/Users/{scim_id}",
-                ("Replace active, displayName" if op == "update" else op),
-            )
-        rows.append(
-            (
-                "tailspin",
-                ts,
-                method,
-                path,
-                op,
-                summary,
-                status,
-                outcome,
-                round(rng.uniform(2, 80), 1),
-                uid,
-                scim_id,
-                user_name,
-                ext,
-                code,
-                detail.format(u=user_name, s=scim_id) if detail else None,
-                token_id,
-            )
-        )
-        if len(rows) >= CHUNK * 4:
-            _bulk(conn, _EVENT_SQL, rows)
-            rows = []
-    if rows:
-        _bulk(conn, _EVENT_SQL, rows)
-
-
-_EVENT_SQL = (
-    "INSERT INTO provisioning_log (org_id, ts, method, path, op, op_summary, status, outcome, latency_ms, "
-    "user_id, scim_id, user_name, external_id, error_code, error_detail, token_id) "
-    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-)
-
-
-def _bulk(conn: Any, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
-    for start in range(0, len(rows), CHUNK):
-        conn.exec_driver_sql(sql, list(rows[start : start + CHUNK]))
 
 
 def counts(session: Session, org_id: str) -> dict[str, int]:

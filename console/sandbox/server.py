@@ -6,13 +6,21 @@ read back from the bound socket). Access logging is off: one-time-link keys trav
 
 ``faults`` (a spec, see ``console.sandbox.faults``) starts the server misbehaving on purpose;
 ``server.faults.set(spec)`` / ``.clear()`` switch faults at runtime from any thread.
+
+``bulk`` says when the big Tailspin org of a new (or interrupted) seed is filled: ``"wait"`` before
+``start()`` returns (CLI, tests: the data is complete once the server answers), ``"background"`` on a
+thread while the server already answers (the GUI's first start lists the other orgs at once;
+``server.bulk`` reports the progress, ``stop()`` interrupts it and the next start completes it).
+While it runs, the server holds a shared lock that keeps ``reset`` from replacing its file.
 """
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
@@ -24,11 +32,34 @@ from sqlalchemy.orm import sessionmaker
 from console.sandbox.app import ADMIN_PREFIX, SCIM_PREFIX, create_app
 from console.sandbox.db import make_engine, make_sessionmaker
 from console.sandbox.faults import FaultInjector
+from console.sandbox.reset import SharedLock
 from console.sandbox.seed import SEED_KINDS, ensure_seeded
+from console.sandbox.seed_bulk import TAILSPIN_ID, TailspinSize, fill, pending_size
 from console.sandbox.tokens import mint_operator_token
+
+log = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 30.0
 OPERATOR_NAME = "sandbox-operator"
+BULK_MODES = ("wait", "background")
+
+
+@dataclass
+class BulkProgress:
+    """Tailspin's bulk fill, read from any thread (plain attribute writes by the fill thread).
+
+    ``state``: ``"none"`` (nothing to fill), ``"filling"``, ``"done"``, ``"stopped"`` (the server
+    stopped first; the next start completes it) or ``"failed"`` (``error`` says why)."""
+
+    org_id: str = TAILSPIN_ID
+    state: str = "none"
+    done: int = 0
+    total: int = 0
+    error: str = ""
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.done / self.total) if self.total else 0
 
 
 class SandboxError(RuntimeError):
@@ -47,9 +78,17 @@ class SandboxServer:
         port: int = 0,
         faults: str | None = None,
         fault_seed: int | None = None,
+        bulk: str = "wait",
     ) -> None:
         if seed not in SEED_KINDS:
             raise ValueError(f"unknown seed {seed!r}; expected one of {', '.join(SEED_KINDS)}")
+        if bulk not in BULK_MODES:
+            raise ValueError(f"unknown bulk mode {bulk!r}; expected one of {', '.join(BULK_MODES)}")
+        self.bulk_mode = bulk
+        self.bulk = BulkProgress()
+        self._bulk_thread: threading.Thread | None = None
+        self._bulk_stop = threading.Event()
+        self._lock = SharedLock(Path(db_path))
         self.db_path = Path(db_path)
         self.seed = seed
         self.host = host
@@ -72,13 +111,19 @@ class SandboxServer:
             raise SandboxError("sandbox server already started")
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         sock = self._bind()  # first: a busy port fails fast, before any seeding
+        self._bulk_stop.clear()
         try:
+            self._lock.acquire()
             self.engine = make_engine(self.db_path)
             self.session_factory = make_sessionmaker(self.engine)
             with self.session_factory() as session:
                 self.seeded = ensure_seeded(session, self.seed)
                 self.operator_token = mint_operator_token(session, OPERATOR_NAME)
                 session.commit()
+                pending = pending_size(session)
+            if pending is not None and self.bulk_mode == "wait":
+                self._fill(pending, exclusive=True)
+                pending = None
             app = create_app(self.session_factory, public_base_url=None, faults=self.faults)
         except BaseException:
             sock.close()
@@ -116,7 +161,31 @@ class SandboxServer:
         self.scim_base_url = self.base_url + SCIM_PREFIX
         app.state.public_base_url = self.base_url
         self._wait_healthy(deadline)
+        if pending is not None:
+            self._bulk_thread = threading.Thread(target=self._fill, args=(pending,), daemon=True,
+                                                 name=f"sandbox-fill-{self.db_path.name}")
+            self._bulk_thread.start()
         return self
+
+    def _fill(self, size: TailspinSize, exclusive: bool = False) -> None:
+        """Tailspin's bulk (see ``seed_bulk``); on the fill thread a failure is reported, not raised."""
+        assert self.engine is not None
+        progress = self.bulk
+        progress.state, progress.total = "filling", size.rows
+
+        def report(done: int, _total: int) -> None:
+            progress.done = done
+
+        try:
+            finished = fill(self.engine, size, progress=report, cancelled=self._bulk_stop.is_set,
+                            exclusive=exclusive)
+        except Exception as exc:
+            if exclusive:
+                raise
+            log.exception("filling the sandbox's %s org failed", TAILSPIN_ID)
+            progress.state, progress.error = "failed", f"{type(exc).__name__}: {exc}"
+            return
+        progress.state = "done" if finished else "stopped"
 
     def _bind(self) -> socket.socket:
         """Bind here, in the caller's thread, so "address in use" is an exception the caller sees."""
@@ -155,6 +224,7 @@ class SandboxServer:
                 time.sleep(0.01)
 
     def stop(self) -> None:
+        self._bulk_stop.set()  # a fill stops at its next chunk; the next start completes it
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:
@@ -164,9 +234,13 @@ class SandboxServer:
     def _cleanup(self) -> None:
         self._server = None
         self._thread = None
+        if self._bulk_thread is not None:
+            self._bulk_thread.join(timeout=60)
+            self._bulk_thread = None
         if self.engine is not None:
             self.engine.dispose()
             self.engine = None
+        self._lock.release()
 
     def __enter__(self) -> SandboxServer:
         return self.start()

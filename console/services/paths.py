@@ -43,6 +43,11 @@ class AppPaths:
             cache_dir=Path(platformdirs.user_cache_dir(APP_ID, appauthor=False)),
         )
 
+    @property
+    def sandbox_db(self) -> Path:
+        """The embedded sandbox's database (the GUI starts it; ``sandbox reset`` restores it)."""
+        return self.data_dir / "sandbox.db"
+
     def ensure(self) -> AppPaths:
         """Create every directory (owner-only where the OS supports modes); returns self."""
         for path in (self.config_dir, self.data_dir, self.log_dir, self.cache_dir):

@@ -40,7 +40,6 @@ from console.ui.tasks import CancelToken, TaskRunner
 
 log = logging.getLogger(__name__)
 
-SANDBOX_DB = "sandbox.db"
 STARTUP_TRACE_ENV = "SCIM_CONSOLE_STARTUP_TRACE"  # print "first-window-exposed <seconds>" (benchmarks)
 
 
@@ -230,7 +229,7 @@ def _open_services(gui: GuiApp, holder: dict[str, Any], *, sandbox: bool, sandbo
 
 def _start_sandbox(gui: GuiApp, seed: str) -> None:
     """Start (or reuse) the embedded sandbox on a worker; the window is already showing."""
-    db_path = gui.paths.data_dir / SANDBOX_DB
+    db_path = gui.paths.sandbox_db
     profiles = gui.profiles
     first_run = not db_path.exists()
 

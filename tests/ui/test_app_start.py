@@ -14,7 +14,7 @@ import pytest
 
 from console.services.logging_setup import shutdown_logging
 from console.services.profiles import SANDBOX_PROFILE_NAME, token_key
-from console.ui.app import SANDBOX_DB, GuiApp, build_gui
+from console.ui.app import GuiApp, build_gui
 from console.ui.connection import CONNECTED
 
 DEMO_ORGS = {"contoso", "fabrikam", "northwind", "tailspin"}
@@ -56,7 +56,7 @@ def test_new_user_sees_sandbox_orgs(qtbot: Any, qapp: Any, started: list[GuiApp]
     assert gui.connection.state == CONNECTED
     assert gui.connection.profile.name == SANDBOX_PROFILE_NAME
     assert "connected" in gui.window.connection_label.text()
-    assert (gui.paths.data_dir / SANDBOX_DB).is_file()
+    assert gui.paths.sandbox_db.is_file()
     assert gui.sandbox is not None
     operator_token = gui.sandbox.operator_token
     assert memory_keyring.store  # the sandbox operator token went to the keyring …
@@ -71,7 +71,7 @@ def test_new_user_sees_sandbox_orgs(qtbot: Any, qapp: Any, started: list[GuiApp]
     # Nothing on disk holds the token: logs, the local store, the sandbox DB, settings, WAL files.
     scanned = [p for p in console_home.rglob("*") if p.is_file()]
     assert any(p.suffix == ".log" for p in scanned)
-    assert any(p.name == SANDBOX_DB for p in scanned)
+    assert any(p == gui.paths.sandbox_db for p in scanned)
     for path in scanned:
         assert operator_token.encode() not in path.read_bytes(), f"operator token leaked into {path}"
 
@@ -102,7 +102,7 @@ def test_sandbox_failure_is_shown_not_fatal(qtbot: Any, qapp: Any, started: list
                                             shown_errors: list[BaseException]) -> None:
     from console.services.paths import AppPaths
 
-    blocked = AppPaths.default().ensure().data_dir / SANDBOX_DB
+    blocked = AppPaths.default().ensure().sandbox_db
     blocked.mkdir()  # a directory where the SQLite file should be: the sandbox cannot open it
     gui = build_gui(qapp, sandbox_seed="small", sandbox=True)
     assert gui is not None
