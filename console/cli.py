@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from console import APP_NAME, __version__
 
@@ -23,13 +25,44 @@ Registrar = Callable[[argparse.ArgumentParser], None]
 def _register_gui(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sandbox", action="store_true",
                         help="connect to the embedded sandbox platform instead of the active profile")
+    parser.add_argument("--verbose", action="store_true",
+                        help="also print informational log lines (every request) on the terminal")
     parser.set_defaults(handler=_run_gui)
 
 
+NO_DISPLAY = (
+    "no display: neither DISPLAY nor WAYLAND_DISPLAY is set, so the window cannot open. On a machine "
+    "without a desktop run it under a virtual display: xvfb-run -a {command} — or use the command "
+    "line: {exe} --help"
+)
+
+
+def _as_typed(argv: Sequence[str]) -> tuple[str, str]:
+    """(the executable, the whole command) as the user can type them again."""
+    exe = argv[0] if argv and argv[0] else "scim-console"
+    if exe.endswith("__main__.py"):
+        exe = f"{Path(sys.executable).name} -m console"
+    return exe, " ".join([exe, *argv[1:]])
+
+
+def display_problem(environ: dict[str, str] | None = None, platform: str = sys.platform) -> str | None:
+    """Why the GUI cannot open a window here, before Qt aborts with a message about xcb libraries."""
+    env = os.environ if environ is None else environ
+    if not platform.startswith("linux") or env.get("QT_QPA_PLATFORM"):
+        return None  # Windows/macOS always have a display; QT_QPA_PLATFORM is the user's explicit choice
+    if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
+        return None
+    exe, command = _as_typed(sys.argv)
+    return NO_DISPLAY.format(exe=exe, command=command)
+
+
 def _run_gui(args: argparse.Namespace) -> int:
+    problem = display_problem()
+    if problem is not None:
+        return fail(problem, code=2)
     from console.ui.app import run_gui  # imported lazily: CLI commands must not load Qt
 
-    return run_gui(sandbox=getattr(args, "sandbox", False))
+    return run_gui(sandbox=getattr(args, "sandbox", False), verbose=getattr(args, "verbose", False))
 
 
 def _subcommands() -> list[tuple[str, str, Registrar]]:
@@ -43,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--sandbox", action="store_true",
                         help="open the GUI on the embedded sandbox platform (started on this machine)")
+    parser.add_argument("--verbose", action="store_true",
+                        help="GUI: also print informational log lines on the terminal (they always go "
+                             "to the log file)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text, register in _subcommands():
         register(sub.add_parser(name, help=help_text))

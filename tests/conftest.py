@@ -20,6 +20,7 @@ import keyring.backend
 import keyring.errors
 import pytest
 from hypothesis import settings as hypothesis_settings
+from jaraco.classes import properties
 
 # Property tests are reproducible: the default ("ci") profile derives every example from the test
 # itself (derandomize), so two runs — and CI — try exactly the same inputs, and a failure prints the
@@ -31,9 +32,18 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 class MemoryKeyring(keyring.backend.KeyringBackend):
-    """In-memory keyring backend for unit tests (keyring's documented runtime configuration)."""
+    """In-memory keyring backend for unit tests (keyring's documented runtime configuration).
 
-    priority = 1  # type: ignore[assignment]
+    keyring discovers every KeyringBackend subclass; this one is viable only while the fixture has
+    installed it, so a test of this machine's own resolution (``os_keyring``) never picks it."""
+
+    installed = False
+
+    @properties.classproperty
+    def priority(cls) -> float:  # noqa: N805 - a class property
+        if not cls.installed:
+            raise RuntimeError("the test keyring is installed only by the memory_keyring fixture")
+        return 1
 
     def __init__(self) -> None:
         super().__init__()
@@ -52,15 +62,18 @@ class MemoryKeyring(keyring.backend.KeyringBackend):
 
 @pytest.fixture(autouse=True)
 def memory_keyring(request: pytest.FixtureRequest) -> Iterator[MemoryKeyring | None]:
-    """Every test uses an in-memory keyring, except the real Secret Service tests."""
-    if request.node.get_closest_marker("secret_service"):
+    """Every test uses an in-memory keyring, except the real Secret Service tests and the tests of
+    what this machine's own keyring resolution gives (``os_keyring``: a fresh machine has none)."""
+    if request.node.get_closest_marker("secret_service") or request.node.get_closest_marker("os_keyring"):
         yield None
         return
     previous = keyring.get_keyring()
+    MemoryKeyring.installed = True
     ring = MemoryKeyring()
     keyring.set_keyring(ring)
     yield ring
     keyring.set_keyring(previous)
+    MemoryKeyring.installed = False
 
 
 @pytest.fixture(autouse=True)

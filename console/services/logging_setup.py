@@ -1,4 +1,4 @@
-"""Logging: rotating UTF-8 file + stderr, UTC timestamps, a per-session id, redaction everywhere.
+"""Logging: rotating UTF-8 file + stderr (warnings and up), UTC timestamps, a session id, redaction.
 
 Redaction is done by ``RedactingFormatter`` on *every* handler of the root logger, including
 handlers someone else installed before us (pytest's capture, a debugger's), because a secret
@@ -45,8 +45,13 @@ def make_formatter() -> RedactingFormatter:
     return formatter
 
 
-def configure_logging(paths: AppPaths, level: str | int = "INFO", *, stderr: bool = True) -> logging.Logger:
-    """Set up the root logger; calling it again replaces our handlers instead of adding more."""
+def configure_logging(paths: AppPaths, level: str | int = "INFO", *, stderr: bool = True,
+                      stderr_level: str | int = "WARNING") -> logging.Logger:
+    """Set up the root logger; calling it again replaces our handlers instead of adding more.
+
+    The file gets everything at ``level``; the terminal only ``stderr_level`` and above, so a user who
+    started the app from a shell sees warnings and errors, not a line per request (``--verbose``
+    passes ``level`` here to bring those back)."""
     global _faults_file
     paths.ensure()
     root = logging.getLogger()
@@ -62,7 +67,9 @@ def configure_logging(paths: AppPaths, level: str | int = "INFO", *, stderr: boo
     )
     ours: list[logging.Handler] = [file_handler]
     if stderr and sys.stderr is not None:  # windowed builds have no stderr
-        ours.append(logging.StreamHandler(sys.stderr))
+        terminal = logging.StreamHandler(sys.stderr)
+        terminal.setLevel(stderr_level if isinstance(stderr_level, int) else stderr_level.upper())
+        ours.append(terminal)
     for handler in ours:
         setattr(handler, _OWNED_ATTR, True)
         root.addHandler(handler)

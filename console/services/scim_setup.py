@@ -69,11 +69,13 @@ class MintResult:
     pending: PendingDelivery | None = None
     attempts: int = 1
     idempotency_key: str = ""
+    kept_in: str = "the OS keyring"  # where the token waits for delivery (SecretStore.token_location)
 
 
-def preflight_keyring(secrets: Any) -> None:
-    """Refuse unless the SecretStore is persistent and a write/read/delete round-trip works."""
-    if not getattr(secrets, "is_persistent", False):
+def preflight_keyring(secrets: Any, admin_url: str | None = None) -> None:
+    """Refuse unless the SecretStore can keep a token of ``admin_url`` until delivery (an OS keyring,
+    or memory for the embedded sandbox's throwaway tokens) and a write/read/delete round-trip works."""
+    if not secrets.may_keep_scim_tokens_of(admin_url):
         reason = getattr(secrets, "fallback_reason", None) or "only an in-memory store is available"
         raise KeyringUnavailableError(
             f"The SCIM token cannot be kept safely until it is delivered: {reason}. Nothing was changed "
@@ -127,7 +129,8 @@ def _store_and_audit(kind: str, client: Any, org_id: str, new: NewToken, secrets
         "expires_at": info.expires_at, "scim_base_url": scim_base_url, "attempts": attempts,
         "stored_in_keyring": stored,
         "delivery_expires_at": pending.expires_at if pending else None})
-    return MintResult(org_id, scim_base_url, new.token, info, pending, attempts, key)
+    return MintResult(org_id, scim_base_url, new.token, info, pending, attempts, key,
+                      secrets.token_location(getattr(client, "admin_url", None)))
 
 
 def _interrupted(client: Any, org_id: str, key: str, exc: BaseException, audit: Any, kind: str,
@@ -188,7 +191,7 @@ def enable_scim(client: Any, org_id: str, secrets: Any, audit: Any, *, operator:
                 delivery_hours: int = DEFAULT_DELIVERY_HOURS, token_lifetime_days: int | None = None,
                 on_attempt: Callable[[int], None] | None = None) -> MintResult:
     """Enable SCIM and keep the first token in the keyring pending delivery."""
-    preflight_keyring(secrets)
+    preflight_keyring(secrets, getattr(client, "admin_url", None))
     key = idempotency_key or new_idempotency_key()
     new, tries = _mint(
         "scim.enable",
@@ -217,7 +220,7 @@ def rotate_token(client: Any, org_id: str, secrets: Any, audit: Any, *, operator
                  idempotency_key: str | None = None, attempts: int = DEFAULT_ATTEMPTS,
                  delivery_hours: int = DEFAULT_DELIVERY_HOURS) -> MintResult:
     """Mint a second token (the old one stays active until revoked) and keep it pending delivery."""
-    preflight_keyring(secrets)
+    preflight_keyring(secrets, getattr(client, "admin_url", None))
     # Read before minting: once a token exists, nothing may stand between it and the keyring (a GET
     # that failed after the mint used to lose the new, active token).
     settings = client.get_scim(org_id)

@@ -7,6 +7,14 @@ being used silently: ``fail`` (nothing available), ``null`` (stores nothing), ``
 (plaintext or a stdin-prompting file), and anything with priority < 1. The caller may then
 choose an explicit in-memory store for this run (``allow_memory_fallback=True``), which is
 visible as ``is_persistent == False`` so the UI can say "credentials will not be remembered".
+
+Customer SCIM tokens need a store that outlives the process until delivery, so an in-memory store
+refuses them (``scim_setup.preflight_keyring``) — with one exception: the tokens the *embedded
+sandbox* mints are throwaway training data on this machine. On a fresh or headless machine no Secret
+Service answers, and refusing would leave the demo unable to enable SCIM at all; so the composition
+root, and only it, marks the sandbox it started (``allow_memory_for``) and those tokens are kept in
+memory for this run, labelled as such wherever the UI says where a token lives. A real platform's
+tokens keep the refusal.
 """
 
 from __future__ import annotations
@@ -92,6 +100,10 @@ def check_windows_size(key: str, value: str) -> None:
         )
 
 
+def _platform_key(admin_url: str) -> str:
+    return admin_url.strip().rstrip("/").lower()
+
+
 class SecretStore:
     """``get``/``set``/``delete`` of credentials under one namespaced keyring service."""
 
@@ -101,6 +113,7 @@ class SecretStore:
         self._memory: dict[str, str] = {}
         self._lock = threading.Lock()
         self.fallback_reason = reason
+        self._throwaway: set[str] = set()  # admin URLs whose SCIM tokens may live in memory
 
     @classmethod
     def open(cls, *, allow_memory_fallback: bool = False) -> SecretStore:
@@ -122,6 +135,24 @@ class SecretStore:
     @property
     def is_persistent(self) -> bool:
         return self._backend is not None
+
+    def allow_memory_for(self, admin_url: str) -> None:
+        """The embedded sandbox at ``admin_url`` mints throwaway tokens: with no OS keyring, keep them
+        in memory for this run rather than refuse (see the module docstring). Only the entry layer,
+        which started that sandbox, may call this."""
+        self._throwaway.add(_platform_key(admin_url))
+
+    def may_keep_scim_tokens_of(self, admin_url: str | None) -> bool:
+        """Whether a SCIM token minted by ``admin_url`` can be kept here until it is delivered."""
+        return self.is_persistent or (admin_url is not None and _platform_key(admin_url) in self._throwaway)
+
+    def token_location(self, admin_url: str | None) -> str:
+        """Where a SCIM token of ``admin_url`` lives until delivery, in words for the UI."""
+        if self.is_persistent:
+            return "the OS keyring"
+        if self.may_keep_scim_tokens_of(admin_url):
+            return "memory for this session only (embedded sandbox; no OS keyring on this machine)"
+        return "nowhere: no OS keyring is available"
 
     @property
     def backend_name(self) -> str:

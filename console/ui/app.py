@@ -20,6 +20,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,11 +37,13 @@ from console.ui.context import AppContext
 from console.ui.main_window import MainWindow
 from console.ui.settings import Settings
 from console.ui.single_instance import SingleInstance
-from console.ui.tasks import CancelToken, TaskRunner
+from console.ui.tasks import CancelToken, Job, TaskRunner
 
 log = logging.getLogger(__name__)
 
-STARTUP_TRACE_ENV = "SCIM_CONSOLE_STARTUP_TRACE"  # print "first-window-exposed <seconds>" (benchmarks)
+# Benchmarks: print "first-window-exposed-at <epoch>" and quit; with the value "orgs", also wait for the
+# organisation list and print "orgs-listed-at <epoch>" (tests/bench/cold_start.py --until-orgs).
+STARTUP_TRACE_ENV = "SCIM_CONSOLE_STARTUP_TRACE"
 
 
 @dataclass
@@ -96,19 +99,26 @@ class GuiEvents(QObject):
     sig_sandbox_failed = Signal(object)
 
 
-def _keyring_status(secrets: Any) -> str:
+def _keyring_status(secrets: Any, sandbox_url: str | None = None) -> str:
     if secrets.is_persistent:
         return f"{secrets.backend_name} (saved across restarts)"
     reason = getattr(secrets, "fallback_reason", None)
-    return f"{secrets.backend_name} — not remembered: {reason}" if reason else secrets.backend_name
+    text = f"{secrets.backend_name} — not remembered: {reason}" if reason else secrets.backend_name
+    if sandbox_url is not None and secrets.may_keep_scim_tokens_of(sandbox_url):
+        text += ("; the embedded sandbox's SCIM tokens are kept in memory for this session, a real "
+                 "platform's need an OS keyring")
+    return text
 
 
 def build_gui(app: QApplication, *, sandbox: bool = False, sandbox_seed: str = "demo",
-              paths: AppPaths | None = None, hooks: bool = True) -> GuiApp | None:
-    """Compose the GUI; returns ``None`` when another instance is already running (it was raised)."""
+              paths: AppPaths | None = None, hooks: bool = True, verbose: bool = False) -> GuiApp | None:
+    """Compose the GUI; returns ``None`` when another instance is already running (it was raised).
+
+    ``verbose``: the terminal also gets the informational lines the log file always has."""
     paths = (paths or AppPaths.default()).ensure()
     settings = Settings.in_dir(paths.config_dir)
-    configure_logging(paths, settings.get("logging/level"))
+    level = settings.get("logging/level")
+    configure_logging(paths, level, stderr_level=level if verbose else "WARNING")
     log.info("%s %s starting", console.APP_NAME, console.__version__)
     app.setApplicationName(console.APP_NAME)
     app.setApplicationVersion(console.__version__)
@@ -153,6 +163,7 @@ def build_gui(app: QApplication, *, sandbox: bool = False, sandbox_seed: str = "
         lambda level, text: window.show_status(messages.status_text(level, text),
                                                messages.STATUS_TIMEOUT_MS.get(level, 8_000)))
     instance.sig_activation_requested.connect(window.bring_to_front)
+    window.sig_reset_training_requested.connect(lambda: reset_training_data(gui))
     gui = GuiApp(app=app, paths=paths, settings=settings, runner=runner, connection=connection,
                  window=window, store=None, profiles=None, instance=instance, presenter=presenter,
                  events=GuiEvents(app), bridge=bridge)
@@ -228,7 +239,10 @@ def _open_services(gui: GuiApp, holder: dict[str, Any], *, sandbox: bool, sandbo
 
 
 def _start_sandbox(gui: GuiApp, seed: str) -> None:
-    """Start (or reuse) the embedded sandbox on a worker; the window is already showing."""
+    """Start (or reuse) the embedded sandbox on a worker; the window is already showing.
+
+    The small demo orgs are there at once; Tailspin's 250 000 rows fill in the background
+    (``bulk="background"``) with their progress on its row, so a first start lists orgs in seconds."""
     db_path = gui.paths.sandbox_db
     profiles = gui.profiles
     first_run = not db_path.exists()
@@ -238,11 +252,13 @@ def _start_sandbox(gui: GuiApp, seed: str) -> None:
 
         text = "Creating the sandbox platform (first run)…" if first_run else "Starting sandbox…"
         token.progress(0, 0, text)
-        server = SandboxServer(db_path=db_path, seed=seed).start()
+        server = SandboxServer(db_path=db_path, seed=seed, bulk="background").start()
         if token.cancelled():
             server.stop()
             token.raise_if_cancelled()
         try:
+            # The sandbox's SCIM tokens are throwaway: without an OS keyring they may live in memory.
+            profiles.secrets.allow_memory_for(server.admin_url)
             profile = profiles.ensure_sandbox_profile(server.admin_url, server.operator_token)
             profiles.switch(profile.id)
         except BaseException:
@@ -255,7 +271,12 @@ def _start_sandbox(gui: GuiApp, seed: str) -> None:
         gui.sandbox = server
         log.info("sandbox platform running at %s", server.base_url)
         gui.window.show_status(f"Sandbox running at {server.base_url}", 5000)
+        keyring_status = _keyring_status(profiles.secrets, server.admin_url)
+        gui.window.ctx.keyring_status = keyring_status
+        gui.window.settings_page.keyring.setText(keyring_status)
+        gui.window.reset_training_action.setEnabled(True)
         gui.connection.connect_to(profile)
+        BulkWatcher(server.bulk, gui.window.orgs_page, gui.window)
         gui.events.sig_sandbox_started.emit(server)
 
     def _failed(exc: BaseException) -> None:
@@ -272,17 +293,116 @@ def _start_sandbox(gui: GuiApp, seed: str) -> None:
     gui.runner.run(_start, _started, on_failure=_failed, purpose="sandbox.start", label="Starting sandbox")
 
 
-def run_gui(sandbox: bool = False) -> int:
-    """Entry point of ``scim-console gui``: returns the process exit code."""
+class BulkWatcher(QObject):
+    """Shows the embedded sandbox's background fill on Tailspin's row and reloads the list when done.
+
+    It reads ``server.bulk`` (plain attributes the fill thread writes) on a GUI-thread timer: no I/O
+    and no cross-thread Qt calls."""
+
+    INTERVAL_MS = 400
+
+    def __init__(self, bulk: Any, orgs_page: Any, parent: QObject) -> None:
+        super().__init__(parent)
+        from PySide6.QtCore import QTimer
+
+        self._bulk, self._orgs = bulk, orgs_page
+        self._timer = QTimer(self)
+        self._timer.setInterval(self.INTERVAL_MS)
+        self._timer.timeout.connect(self._tick)
+        if bulk.state == "filling":
+            self._timer.start()
+            self._tick()
+        else:
+            self.deleteLater()
+
+    def _tick(self) -> None:
+        bulk, model = self._bulk, self._orgs.model
+        if bulk.state == "filling":
+            model.set_note(bulk.org_id, f"Filling demo data… {bulk.percent} %",
+                           f"The sandbox is adding this org's {bulk.total:,} users and log events in "
+                           "the background; the other orgs are ready.")
+            return
+        self._timer.stop()
+        if bulk.state == "failed":
+            model.set_note(bulk.org_id, "Demo data incomplete", f"Filling it failed: {bulk.error}. "
+                           "Help → Open log folder has the details; File → Reset training data… retries.")
+        elif bulk.state == "done":
+            model.set_note(bulk.org_id, None)
+            self._orgs.reload()  # the real counts
+        # "stopped": the sandbox was stopped (quit, reset); its next start fills the rest
+        self.deleteLater()
+
+
+def reset_training_data(gui: GuiApp, seed: str = "demo") -> Job | None:
+    """File → Reset training data…: after a confirmation, replace the embedded sandbox's database with
+    the seed (stop it, remove its file, start it again). Tokens this console still held for the
+    sandbox's orgs are forgotten: the new sandbox never minted them."""
+    from console.ui.dialogs.confirm import ConfirmDialog
+
+    server = gui.sandbox
+    if server is None or gui.profiles is None:
+        return None
+    if not ConfirmDialog.ask(
+            gui.window, "Reset training data",
+            "Replace everything in the embedded sandbox (orgs, users, SCIM settings, tokens, logs) with "
+            "the demo data it started with? Whatever was changed in training is gone; real platforms "
+            "are not touched.", yes="Reset"):
+        return None
+    profiles, db_path = gui.profiles, gui.paths.sandbox_db
+    gui.sandbox = None
+    gui.window.reset_training_action.setEnabled(False)
+    gui.connection.connect_to(None)  # nothing may talk to the sandbox while its file is replaced
+    gui.window.orgs_page.clear("Resetting training data…")
+
+    def _reset(_t: CancelToken) -> int:
+        from console.sandbox.reset import remove_database  # lazily: the entry layer's sandbox import
+        from console.services.pending_deliveries import PendingDeliveries
+        from console.services.profiles import SANDBOX_PROFILE_NAME
+
+        server.stop()
+        remove_database(db_path)
+        deliveries = PendingDeliveries(profiles.store.engine)
+        sandbox = profiles.store.profiles.get_by_name(SANDBOX_PROFILE_NAME)
+        forgotten = [d for d in deliveries.list() if d.purged_at is None and sandbox is not None
+                     and d.profile_id == sandbox.id]
+        for d in forgotten:
+            deliveries.mark_delivered(d.token_id, "sandbox-reset")
+        deliveries.purge(profiles.secrets)
+        return len(forgotten)
+
+    def _done(forgotten: int) -> None:
+        log.info("training data reset (%d undelivered sandbox token(s) forgotten)", forgotten)
+        gui.window.show_status("Training data reset: the sandbox starts again with the demo data.", 8000)
+        _start_sandbox(gui, seed)
+
+    def _failed(exc: BaseException) -> None:
+        gui.window.show_status("The training data could not be reset.")
+        errors.show_error(gui.window, exc)
+        _start_sandbox(gui, seed)  # whatever is on disk: the sandbox is the demo's platform
+
+    return gui.runner.run(_reset, _done, on_failure=_failed, purpose="sandbox.reset",
+                          label="Resetting training data")
+
+
+def run_gui(sandbox: bool = False, verbose: bool = False,
+            ready: Callable[[GuiApp], None] | None = None) -> int:
+    """Entry point of ``scim-console gui``: returns the process exit code.
+
+    ``ready(gui)`` runs once the event loop is running (the fresh-machine test drives the real entry
+    point through it)."""
     t0 = time.perf_counter()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
-    gui = build_gui(app, sandbox=sandbox)
+    gui = build_gui(app, sandbox=sandbox, verbose=verbose)
     if gui is None:
         return 0
     if os.environ.get(STARTUP_TRACE_ENV):
-        _trace_first_expose(gui.window, t0)
+        _trace_first_expose(gui.window, t0, until_orgs=os.environ[STARTUP_TRACE_ENV] == "orgs")
     gui.window.show()
+    if ready is not None:
+        from PySide6.QtCore import QTimer
+
+        QTimer.singleShot(0, lambda: ready(gui))
     try:
         return app.exec()
     finally:
@@ -290,10 +410,19 @@ def run_gui(sandbox: bool = False) -> int:
         shutdown_logging()
 
 
-def _trace_first_expose(window: MainWindow, t0: float) -> None:
-    """Print the wall-clock time of the first exposed frame, then quit (tests/bench/cold_start.py
-    subtracts the time it spawned the process)."""
+def _trace_first_expose(window: MainWindow, t0: float, *, until_orgs: bool = False) -> None:
+    """Print the wall-clock time of the first exposed frame (and, ``until_orgs``, of the first
+    non-empty organisation list), then quit (tests/bench/cold_start.py subtracts the time it spawned
+    the process)."""
     from PySide6.QtCore import QEvent, QTimer
+
+    def _listed(n: int) -> None:
+        if n > 0:
+            print(f"orgs-listed-at {time.time():.6f}", flush=True)  # noqa: T201 - benchmark output
+            QTimer.singleShot(0, QApplication.quit)
+
+    if until_orgs:
+        window.orgs_page.sig_orgs_loaded.connect(_listed)
 
     class _Watcher(QObject):
         def eventFilter(self, obj: QObject, event: QEvent) -> bool:
@@ -302,7 +431,8 @@ def _trace_first_expose(window: MainWindow, t0: float) -> None:
                 print(f"first-window-exposed-at {time.time():.6f} "  # noqa: T201 - benchmark output
                       f"run_gui-to-expose {time.perf_counter() - t0:.3f}", flush=True)
                 handle.removeEventFilter(self)
-                QTimer.singleShot(0, QApplication.quit)
+                if not until_orgs:
+                    QTimer.singleShot(0, QApplication.quit)
             return False
 
     watcher = _Watcher(window)

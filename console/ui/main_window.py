@@ -51,9 +51,12 @@ def standard_shortcut(standard: QKeySequence.StandardKey, fallback: str) -> list
 class MainWindow(QMainWindow):
     """Signals:
     sig_page_changed(str): the visible page (its title).
+    sig_reset_training_requested(): File → Reset training data… (the composition root owns the
+        embedded sandbox, so it confirms and resets; the action is enabled while that sandbox runs).
     """
 
     sig_page_changed = Signal(str)
+    sig_reset_training_requested = Signal()
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -121,7 +124,16 @@ class MainWindow(QMainWindow):
         self.quit_action = self._action("&Quit", self.close,
                                         standard_shortcut(QKeySequence.StandardKey.Quit, "Ctrl+Q"))
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        self.open_logs_action = self._action("&Open log files…", self.open_log_files,
+                                             [QKeySequence(QKeySequence.StandardKey.Open)])
+        self.reset_training_action = self._action("&Reset training data…",
+                                                  self.sig_reset_training_requested.emit)
+        self.reset_training_action.setToolTip("Restore the embedded sandbox to its demo data")
+        self.reset_training_action.setEnabled(False)  # until the embedded sandbox runs
+        file_menu.addAction(self.open_logs_action)
+        file_menu.addSeparator()
         file_menu.addAction(self.connections_action)
+        file_menu.addAction(self.reset_training_action)
         file_menu.addAction(self.preferences_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
@@ -213,6 +225,11 @@ class MainWindow(QMainWindow):
         person = next((target[k] for k in ("email", "upn", "target_id", "source_id") if target.get(k)), None)
         self.show_page(self.reconciliation_page)
         self.reconciliation_page.open_person(target.get("org_id"), person)
+
+    def open_log_files(self) -> None:
+        """File → Open log files…: the Provisioning logs page's file chooser."""
+        self.show_page(self.logs_page)
+        self.logs_page.choose_files()
 
     def focus_search(self) -> None:
         focus = getattr(self.current_page(), "focus_search", None)

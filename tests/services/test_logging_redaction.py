@@ -42,7 +42,7 @@ def logging_configured() -> Iterator[AppPaths]:
 
 
 def _configure(paths: AppPaths) -> None:
-    configure_logging(paths, level="DEBUG", stderr=True)
+    configure_logging(paths, level="DEBUG", stderr=True, stderr_level="DEBUG")
     # Someone turns wire logging on to debug something: the formatter must still protect us.
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.DEBUG)

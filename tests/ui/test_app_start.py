@@ -141,3 +141,58 @@ def test_start_purges_expired_undelivered_tokens_from_the_keyring(qtbot: Any, qa
     assert (SERVICE_NAME, secret_key("acme", "tok_new")) in memory_keyring.store
     with Store.open(None, AppPaths.default()) as store:
         assert PendingDeliveries(store.engine).get("tok_old").purged_at is not None
+
+
+def _answer_next_confirmation(button_text: str) -> list[str]:
+    """Click ``button_text`` in the next modal question (the real ConfirmDialog, not a stand-in);
+    returns the question's text once answered."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    asked: list[str] = []
+
+    def poll() -> None:
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox):
+            asked.append(box.text())
+            next(b for b in box.buttons() if b.text() == button_text).click()
+        else:
+            QTimer.singleShot(10, poll)
+
+    QTimer.singleShot(0, poll)
+    return asked
+
+
+@pytest.mark.parametrize("answer", ["Cancel", "Reset"])
+def test_reset_training_data_restores_the_seed_after_a_confirmation(
+        qtbot: Any, qapp: Any, started: list[GuiApp], answer: str) -> None:
+    import httpx
+
+    from console.ui.app import reset_training_data
+
+    gui = _start(qtbot, qapp, started, sandbox=True)
+    qtbot.waitUntil(lambda: _org_ids(gui) >= DEMO_ORGS, timeout=60000)
+    assert gui.window.reset_training_action.isEnabled()
+    first = gui.sandbox
+    headers = {"Authorization": f"Bearer {first.operator_token}", "Idempotency-Key": "training-1"}
+    assert httpx.post(f"{first.admin_url}/orgs/contoso/scim/enable", headers=headers,
+                      trust_env=False).status_code == 201  # what a training session changed
+
+    asked = _answer_next_confirmation(answer)
+    job = reset_training_data(gui, seed="small")
+    assert len(asked) == 1
+    assert "demo data" in asked[0]
+    if answer == "Cancel":
+        assert job is None
+        assert gui.sandbox is first  # nothing stopped, nothing replaced
+        return
+    assert job is not None
+    with qtbot.waitSignal(gui.events.sig_sandbox_started, timeout=60000) as started_again:
+        pass
+    second = started_again.args[0]
+    assert second is not first
+    assert gui.sandbox is second
+    qtbot.waitUntil(lambda: _org_ids(gui) >= DEMO_ORGS and gui.connection.state == CONNECTED, timeout=60000)
+    scim = httpx.get(f"{second.admin_url}/orgs/contoso/scim", trust_env=False,
+                     headers={"Authorization": f"Bearer {second.operator_token}"}).json()
+    assert scim["enabled"] is False  # the seed again: contoso is ready, SCIM off

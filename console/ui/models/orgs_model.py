@@ -18,7 +18,7 @@ from console.core.models import OrgSummary
 from console.ui.models.rows_model import RowsModel
 
 COLUMNS = ("Name", "ID", "Domains", "SCIM", "Template", "Users")
-SCIM_COL, TEMPLATE_COL = 3, 4
+SCIM_COL, TEMPLATE_COL, USERS_COL = 3, 4, 5
 
 _TEMPLATE_TEXT = {"ok": "Ready", "missing": "Missing", "no_work_areas": "No work areas"}
 _TEMPLATE_TIP = {
@@ -64,18 +64,22 @@ class OrgRow:
     needs_attention: bool  # template not ready: shown in the "warning" colour
 
     @classmethod
-    def of(cls, org: OrgSummary) -> OrgRow:
+    def of(cls, org: OrgSummary, note: tuple[str, str] | None = None) -> OrgRow:
+        """``note``: (text, tooltip) shown in the Users column instead of the count (a count still
+        changing, e.g. the sandbox's background fill)."""
+        users = f"{org.user_counts.total:,}".replace(",", " ")
         display = (
             org.name,
             org.id,
             ", ".join(org.domains),
             scim_text(org),
             template_text(org),
-            f"{org.user_counts.total:,}".replace(",", " "),
+            note[0] if note else users,
         )
         keys = (org.name.casefold(), org.id, display[2], (org.scim.enabled, org.scim.active_tokens),
                 org.template.status, org.user_counts.total)
-        tips = (*display[:TEMPLATE_COL], template_tip(org), *display[TEMPLATE_COL + 1:])
+        tips = (*display[:TEMPLATE_COL], template_tip(org), *display[TEMPLATE_COL + 1:USERS_COL],
+                note[1] if note else users)
         return cls(org, display, tips, keys, not org.template.ok)
 
 
@@ -84,11 +88,31 @@ class OrgsModel(RowsModel[OrgRow]):
 
     # ---- Public API
 
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._notes: dict[str, tuple[str, str]] = {}
+
     def set_orgs(self, orgs: Iterable[OrgSummary]) -> None:
-        self.set_rows(OrgRow.of(o) for o in orgs)
+        self.set_rows(OrgRow.of(o, self._notes.get(o.id)) for o in orgs)
 
     def append_orgs(self, orgs: Sequence[OrgSummary]) -> None:
-        self.append_rows([OrgRow.of(o) for o in orgs])
+        self.append_rows([OrgRow.of(o, self._notes.get(o.id)) for o in orgs])
+
+    def set_note(self, org_id: str, text: str | None, tip: str = "") -> None:
+        """Show ``text`` in ``org_id``'s Users column (``None`` shows its count again); it survives
+        reloads until cleared."""
+        if text is None:
+            self._notes.pop(org_id, None)
+        else:
+            self._notes[org_id] = (text, tip or text)
+        rows = self.rows()
+        for i, row in enumerate(rows):
+            if row.org.id == org_id:
+                self.replace_row(i, OrgRow.of(row.org, self._notes.get(org_id)))
+
+    def note(self, org_id: str) -> str | None:
+        found = self._notes.get(org_id)
+        return found[0] if found else None
 
     def org_at(self, row: int) -> OrgSummary | None:
         found = self.row_at(row)

@@ -55,6 +55,14 @@ class RowsModel(QAbstractTableModel, Generic[R]):
         self._rows = self._rows + tuple(rows)
         self.endInsertRows()
 
+    def replace_row(self, index: int, row: R) -> None:
+        """Swap one row in place (its cells repaint; selection and scroll stay)."""
+        assert_gui_thread()
+        rows = list(self._rows)
+        rows[index] = row
+        self._rows = tuple(rows)
+        self.dataChanged.emit(self.index(index, 0), self.index(index, self.columnCount() - 1))
+
     def row_at(self, row: int) -> R | None:
         return self._rows[row] if 0 <= row < len(self._rows) else None
 

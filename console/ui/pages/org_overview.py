@@ -365,20 +365,20 @@ class OrgOverview(QWidget):
 
         org_id = self.org_id
 
-        def _refresh(_t: CancelToken) -> tuple[str, list[Any]]:
+        def _refresh(_t: CancelToken) -> tuple[str, str, list[Any]]:
             refresh_deliveries(s.api(), s.secrets, s.deliveries)
-            return org_id, [d for d in s.deliveries.list(org_id) if d.purged_at is None]
+            return org_id, s.token_location, [d for d in s.deliveries.list(org_id) if d.purged_at is None]
 
         self._runner.run(_refresh, self._on_deliveries, on_failure=lambda _e: None, lane=org_id,
                          purpose="org.deliveries", label="Checking token deliveries", parent=self)
 
-    def _on_deliveries(self, result: tuple[str, list[Any]]) -> None:
-        org_id, waiting = result
+    def _on_deliveries(self, result: tuple[str, str, list[Any]]) -> None:
+        org_id, location, waiting = result
         if org_id != self.org_id:
             return
         self.waiting = {d.token_id for d in waiting}
         self.delivery_status.setText("\n".join(
-            f"Token …{d.last_four}: {d.state}, kept in the keyring until delivered "
+            f"Token …{d.last_four}: {d.state}, kept in {location} until delivered "
             f"(at most until {fmt_ts(d.expires_at)})." for d in waiting))
         self._update_buttons()
         self.sig_deliveries_loaded.emit(waiting)

@@ -27,6 +27,12 @@ class SetupServices:
     store: Any                  # Store (audit trail + engine)
     operator: str
     profile_id: str | None = None
+    platform_url: str | None = None  # the profile's admin API URL: where a new token lives depends on it
+
+    @property
+    def token_location(self) -> str:
+        """Where a token minted here waits for delivery (the OS keyring, or memory for the sandbox)."""
+        return str(self.secrets.token_location(self.platform_url))
 
     @property
     def deliveries(self) -> Any:
@@ -43,7 +49,8 @@ def services_from_ctx(ctx: Any) -> SetupServices:
     profile = ctx.connection.profile
     return SetupServices(api=ctx.connection.api, secrets=profiles.secrets, store=profiles.store,
                          operator=(profile.operator if profile else "") or "unknown",
-                         profile_id=profile.id if profile else None)
+                         profile_id=profile.id if profile else None,
+                         platform_url=profile.admin_url if profile else None)
 
 
 class WizardPage(QWizardPage):

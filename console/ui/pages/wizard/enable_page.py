@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 class EnablePage(WizardPage):
     def __init__(self, wizard: EnableWizard) -> None:
         super().__init__(wizard, "Enable SCIM", "Turns SCIM on and creates the first token. The token is "
-                                                 "shown once and kept in the OS keyring until delivered.")
+                                                 f"shown once and kept in {wizard.services.token_location} "
+                                                 "until delivered.")
         row = QHBoxLayout()
         self.enable_button = QPushButton("Enable SCIM")
         self.enable_button.clicked.connect(self.enable)
@@ -69,7 +70,7 @@ class EnablePage(WizardPage):
         self.w.result = result
         self.enable_button.setVisible(False)
         info = result.token_info
-        stored = "kept in the OS keyring until delivered" if result.pending else \
+        stored = f"kept in {result.kept_in} until delivered" if result.pending else \
             "NOT kept (the keyring failed): copy it now"
         self.set_status(f"SCIM is enabled. Token …{info.last_four} (fingerprint {info.fingerprint}), "
                         f"{stored}.")
