@@ -63,6 +63,7 @@ class GuiApp:
     events: GuiEvents
     sandbox: Any = None
     bridge: messages.MessageBridge | None = None
+    bulk_watcher: BulkWatcher | None = None
     _closed: bool = field(default=False, repr=False)
 
     def shutdown(self) -> None:
@@ -72,6 +73,9 @@ class GuiApp:
         log.info("shutting down")
         if self.bridge is not None:
             self.bridge.close()  # later notifier messages must not reach a deleted window
+        if self.bulk_watcher is not None:
+            self.bulk_watcher.stop()  # its last tick would reload through the runner stopped next
+            self.bulk_watcher = None
         self.runner.shutdown(timeout=5.0)
         self.connection.close()
         if self.sandbox is not None:
@@ -276,7 +280,9 @@ def _start_sandbox(gui: GuiApp, seed: str) -> None:
         gui.window.settings_page.keyring.setText(keyring_status)
         gui.window.reset_training_action.setEnabled(True)
         gui.connection.connect_to(profile)
-        BulkWatcher(server.bulk, gui.window.orgs_page, gui.window)
+        if gui.bulk_watcher is not None:
+            gui.bulk_watcher.stop()
+        gui.bulk_watcher = BulkWatcher(server.bulk, gui.window.orgs_page, gui.window)
         gui.events.sig_sandbox_started.emit(server)
 
     def _failed(exc: BaseException) -> None:
@@ -312,8 +318,11 @@ class BulkWatcher(QObject):
         if bulk.state == "filling":
             self._timer.start()
             self._tick()
-        else:
-            self.deleteLater()
+
+    def stop(self) -> None:
+        """No more ticks (quit, reset): the sandbox's next start gets a watcher of its own. The
+        object itself stays with its parent window (a few bytes), so a later stop() is safe."""
+        self._timer.stop()
 
     def _tick(self) -> None:
         bulk, model = self._bulk, self._orgs.model
@@ -330,7 +339,6 @@ class BulkWatcher(QObject):
             model.set_note(bulk.org_id, None)
             self._orgs.reload()  # the real counts
         # "stopped": the sandbox was stopped (quit, reset); its next start fills the rest
-        self.deleteLater()
 
 
 def reset_training_data(gui: GuiApp, seed: str = "demo") -> Job | None:
@@ -350,6 +358,8 @@ def reset_training_data(gui: GuiApp, seed: str = "demo") -> Job | None:
         return None
     profiles, db_path = gui.profiles, gui.paths.sandbox_db
     gui.sandbox = None
+    if gui.bulk_watcher is not None:
+        gui.bulk_watcher.stop()
     gui.window.reset_training_action.setEnabled(False)
     gui.connection.connect_to(None)  # nothing may talk to the sandbox while its file is replaced
     gui.window.orgs_page.clear("Resetting training data…")

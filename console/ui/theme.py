@@ -58,7 +58,13 @@ def apply_theme(app: QApplication, theme: str) -> Qt.ColorScheme:
     """Apply ``theme`` ("system", "light", "dark"); returns the scheme now in effect."""
     if theme not in THEMES:
         theme = "system"
-    app.setStyle("Fusion")
+    # Fusion once, never again: QApplication.setStyle deletes the previous QStyle, and a QWizard that
+    # was shown keeps using it — the next setStyleSheet then walked a freed style and crashed
+    # (switching Dark → System after any Enable SCIM wizard). Light/dark is the palette's job.
+    # (app.style() is the style-sheet proxy once a sheet is set, so its name cannot tell; a property can.)
+    if not app.property("console_fusion"):
+        app.setStyle("Fusion")
+        app.setProperty("console_fusion", True)
     hints = QGuiApplication.styleHints()
     schemes = {"dark": Qt.ColorScheme.Dark, "light": Qt.ColorScheme.Light}
     requested = schemes.get(theme, Qt.ColorScheme.Unknown)
