@@ -25,6 +25,9 @@ from pathlib import Path
 
 import duckdb
 
+from console.core import dates, text_input
+from console.core.text_input import TextEncoding, UndecodableText, detect, sniff_delimiter
+from console.services import text_files
 from console.services.logstore import sql
 from console.services.logstore.errors import LogImportError, NotALogError
 from console.services.logstore.importer import (
@@ -161,10 +164,15 @@ def match_headers(headers: list[str], role: str) -> dict[str, int]:
     """Field → column index for one file's headers (first matching header wins)."""
     found: dict[str, int] = {}
     normed = [norm(h) for h in headers]
+    # Log Analytics suffixes time columns with " [UTC]": "TimeGenerated [UTC]" is TimeGenerated.
+    bare = [n.removesuffix("utc") if n.endswith("utc") and len(n) > 3 else n for n in normed]
     for fld, names in _FIELDS[role].items():
         for name in names:
-            if name in normed and normed.index(name) not in found.values():
-                found[fld] = normed.index(name)
+            for cols in (normed, bare):
+                if name in cols and cols.index(name) not in found.values():
+                    found[fld] = cols.index(name)
+                    break
+            if fld in found:
                 break
     return found
 
@@ -190,25 +198,27 @@ def _role_from_headers(headers: list[str]) -> str | None:
     return "main" if len(known & set(main)) >= 2 else None
 
 
-def read_header(path: Path) -> tuple[list[str], str, str]:
-    """(headers, delimiter, encoding) from the first line; UnicodeDecodeError names neither encoding."""
-    with path.open("rb") as f:
-        head = f.read(_HEAD_BYTES)
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            text = codecs.getincrementaldecoder(encoding)().decode(head)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - cp1252 decodes almost anything
-        raise LogImportError("Unreadable text encoding.", file=path.name, position="line 1")
-    first = text.splitlines()[0] if text else ""
+def read_header(path: Path) -> tuple[list[str], str, TextEncoding]:
+    """(headers, delimiter, encoding) from the first line, by the shared policy (``core.text_input``)."""
     try:
-        delimiter = csv.Sniffer().sniff(first, delimiters=",;\t").delimiter
-    except csv.Error:
-        delimiter = ","
+        enc = text_files.detect_file(path, validate=True)
+    except UndecodableText as exc:
+        raise LogImportError(exc.message, file=path.name, position=exc.position) from None
+    head = text_files.head(path, _HEAD_BYTES)
+    text = codecs.getincrementaldecoder(enc.codec)(errors="replace").decode(head).lstrip("\ufeff")
+    first = text.splitlines()[0] if text else ""
+    delimiter = sniff_delimiter(first)
     headers = next(csv.reader(io.StringIO(first), delimiter=delimiter), [])
-    return [h.strip() for h in headers], delimiter, encoding
+    return [h.strip() for h in headers], delimiter, enc
+
+
+def is_log_analytics(headers: list[str]) -> bool:
+    """The Log Analytics/Sentinel ``AADProvisioningLogs`` export: steps and modified properties are
+    JSON columns of the one file (the portal's main file has neither), times are ``… [UTC]``."""
+    normed = {norm(h) for h in headers}
+    return bool({"provisioningsteps", "modifiedproperties"} & normed) or (
+        "timegeneratedutc" in normed or ("timegenerated" in normed and "provisioningstatusinfo" in normed)
+    )
 
 
 def csv_role(path: Path, name: str) -> str | None:
@@ -216,17 +226,25 @@ def csv_role(path: Path, name: str) -> str | None:
 
     A ``.csv`` whose headers are not recognised still counts as CSV (``main``), so the import says
     what is wrong with it instead of calling it broken JSON."""
-    with path.open("rb") as f:
-        lead = f.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
-    if lead[:1] in (b"[", b"{", b"") or lead[:2] == b"PK":
+    lead = text_files.head(path, 64)
+    if lead[:2] == b"PK":
+        return None
+    try:
+        enc = detect(text_files.head(path, 4096))
+    except UndecodableText:
+        return None
+    text = codecs.getincrementaldecoder(enc.codec)(errors="replace").decode(text_files.head(path, 4096))
+    if text.lstrip("\ufeff \t\r\n")[:1] in ("[", "{", ""):
         return None
     try:
         headers, _delim, _enc = read_header(path)
     except LogImportError:
         return None
     role = _role_from_headers(headers)
-    if role is None and not name.lower().endswith((".csv", ".tsv")):
+    if role is None and not name.lower().endswith((".csv", ".tsv", ".txt")):
         return None
+    if is_log_analytics(headers):
+        return "main"
     return _role_from_name(name) or role or "main"
 
 
@@ -255,18 +273,6 @@ def _common_prefix(a: str, b: str) -> int:
     return n
 
 
-def _utf8_copy(path: Path, tmp: Path) -> Path:
-    """A UTF-8 copy of a Windows-1252 file, streamed."""
-    out = tmp / f"{path.stem}.utf8.csv"
-    with (
-        path.open("r", encoding="cp1252", errors="replace", newline="") as src,
-        out.open("w", encoding="utf-8", newline="") as dst,
-    ):
-        while chunk := src.read(1 << 20):
-            dst.write(chunk)
-    return out
-
-
 class _Reader:
     """Loads one CSV into a temp table ``t_<role>`` of VARCHAR columns ``c0…`` plus ``_ord``."""
 
@@ -287,9 +293,15 @@ class _Reader:
             raise NotALogError("The CSV file has no header row.", file=name, position="line 1")
         fields = match_headers(headers, role)
         source = path
-        if encoding == "cp1252":
-            source = _utf8_copy(path, self.tmp)
-            self.warnings.append(f"{name}: not UTF-8; read as Windows-1252 — check accented names.")
+        if not encoding.utf8:
+            try:
+                source = text_files.utf8_copy(path, encoding, self.tmp / f"{table}.utf8.csv", self.cancelled)
+            except UndecodableText as exc:
+                raise LogImportError(exc.message, file=name, position=exc.position,
+                                     hint="Save the file again from Excel as “CSV UTF-8”.") from None
+            note = text_input.warning(name, encoding)
+            if note:
+                self.warnings.append(note)
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(headers))) + "}"
         self.tables.append(table)
         self.con.execute("DROP TABLE IF EXISTS rej_scan; DROP TABLE IF EXISTS rej_err")
@@ -331,12 +343,54 @@ def _json_or_text(expr: str) -> str:
     )
 
 
-def _time(expr: str) -> str:
-    formats = (
-        "['%m/%d/%Y %I:%M:%S %p', '%m/%d/%Y %H:%M:%S', '%m/%d/%Y %H:%M', '%d/%m/%Y %H:%M:%S', "
-        "'%d.%m.%Y %H:%M:%S', '%Y-%m-%d %H:%M:%S', '%m/%d/%Y']"
+def _time(expr: str, order: str) -> str:
+    """ISO 8601 by cast, else the locale forms of ``order`` (``core.dates.formats``) after dropping the
+    ``, `` between date and time and a trailing ``UTC``."""
+    formats = "[" + ", ".join(f"'{f}'" for f in dates.formats(order)) + "]"
+    cleaned = f"regexp_replace(regexp_replace({expr}, ',\\s*', ' ', 'g'), '\\s*\\(?UTC\\)?\\s*$', '', 'i')"
+    return f"coalesce(try_cast({expr} AS TIMESTAMPTZ), try_strptime({cleaned}, {formats})::TIMESTAMPTZ)"
+
+
+def decide_time_order(
+    con: duckdb.DuckDBPyConnection, table: str, expr: str, column: str, file: str, forced: str | None,
+    report: ImportReport,
+) -> str:
+    """The column's day/month order from all its values (``core.dates.decide_order``); warns when the
+    default had to pick, and records the choice so the user can re-import with the other order."""
+    shapes = [
+        r[0]
+        for r in con.execute(
+            f"SELECT DISTINCT regexp_extract(trim(v), '^\\d{{1,2}}[/.-]\\d{{1,2}}[/.-]', 0) || "
+            f"CASE WHEN regexp_matches(v, '(?i)[ap]\\.?m\\.?\\s*$') THEN ' PM' ELSE '' END "
+            f"FROM (SELECT {expr} AS v FROM {table} m) WHERE v IS NOT NULL"
+        ).fetchall()
+    ]
+    decision = dates.decide_order(shapes, forced)
+    report.date_orders.append(
+        {"file": file, "column": column, "order": decision.order, "settled": decision.settled}
     )
-    return f"coalesce(try_cast({expr} AS TIMESTAMPTZ), try_strptime({expr}, {formats})::TIMESTAMPTZ)"
+    if not decision.settled:
+        report.warnings.append(
+            f"{file}, column '{column}': dates like '{decision.example}…' read the same either way round; "
+            f"read as {dates.order_name(decision.order)}. If that is wrong, import again with "
+            f"--date-order {decision.other} (in the app: “Re-import as {dates.order_name(decision.other)}”)."
+        )
+    return decision.order
+
+
+def _unreadable_times(
+    con: duckdb.DuckDBPyConnection, raw: str, parsed: str, column: str, file: str, report: ImportReport
+) -> None:
+    n, first, example = con.execute(
+        f"SELECT count(*), min(m._ord), any_value({raw} ORDER BY m._ord) FROM t_main m "
+        f"WHERE {raw} IS NOT NULL AND {parsed} IS NULL"
+    ).fetchone()
+    if n:
+        report.warnings.append(
+            f"{file}, column '{column}', row {int(first):,} after the header: {n:,} time(s) could not be "
+            f"read (e.g. '{example}'); those events have no time. Check the column's format, or import "
+            "again with the other --date-order."
+        )
 
 
 def import_csv_set(
@@ -345,6 +399,7 @@ def import_csv_set(
     report: ImportReport,
     progress: Progress,
     cancelled: CancelCheck,
+    date_order: str | None = None,
 ) -> None:
     """Import one CSV download (main file + optional steps/properties files) into the dataset."""
     if files.main is None:
@@ -359,10 +414,10 @@ def import_csv_set(
     with tempfile.TemporaryDirectory(prefix="logstore-csv-") as tmp:
         rd = _Reader(con, Path(tmp), report.warnings, progress, cancelled)
         try:
-            added = _import(con, rd, files, main_name, report, progress, cancelled)
+            added = _import(con, rd, files, main_name, report, progress, cancelled, date_order)
         finally:
             rd.drop()
-    settle_file(con, main_name, added, report, "blank row(s)")
+    settle_file(con, main_name, added, report, "blank row(s)", unit="row")
     report.files.extend([main_name, *(files.name(p) for p in files.steps + files.mods)])
 
 
@@ -374,6 +429,7 @@ def _import(
     report: ImportReport,
     progress: Progress,
     cancelled: CancelCheck,
+    date_order: str | None,
 ) -> int:
     from console.core.errors import Cancelled
 
@@ -406,8 +462,14 @@ def _import(
     unknown = [i for i in range(len(headers)) if i not in main.values() and headers[i]]
     extra = ", ".join(f"'{headers[i].replace(chr(39), chr(39) * 2)}', m.c{i}" for i in unknown)
     m = lambda f: _col(main, f, "m")  # noqa: E731 - a local shorthand for the long SELECT below
+    order = dates.MDY
+    if "time" in main:
+        column = headers[main["time"]]
+        order = decide_time_order(con, "t_main", m("time"), column, main_name, date_order, report)
+        _unreadable_times(con, m("time"), _time(m("time"), order), column, main_name, report)
     select = f"""
-SELECT ?::BIGINT + row_number() OVER () AS seq, {m("event_id")} AS event_id, {_time(m("time"))} AS time,
+SELECT ?::BIGINT + row_number() OVER () AS seq, {m("event_id")} AS event_id,
+  {_time(m("time"), order)} AS time,
   nullif(lower(split_part({m("action")}, ' ', 1)), '') AS action, lower({m("status")}) AS status,
   {m("error_code")} AS error_code, {m("error_reason")} AS error_reason, {m("source_id")} AS source_id,
   {m("source_upn")} AS source_upn, {m("source_name")} AS source_name, {m("target_id")} AS target_id,
