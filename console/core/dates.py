@@ -48,13 +48,16 @@ class OrderDecision:
 
 def decide_order(values: Iterable[str | None], forced: str | None = None) -> OrderDecision:
     """The day/month order of a column from all its values (see the module docstring)."""
-    day_first = month_first = ambiguous = padded = unpadded = twelve = 0
+    day_first = month_first = ambiguous = padded = unpadded = twelve = dotted = 0
     example = ""
     for v in values:
         if not v:
             continue
         m = _NUMERIC.match(v)
-        if m is None or m.group(2) == ".":
+        if m is None:
+            continue
+        if m.group(2) == ".":
+            dotted += 1
             continue
         a, b = int(m.group(1)), int(m.group(3))
         if a > 12 >= b:
@@ -76,7 +79,7 @@ def decide_order(values: Iterable[str | None], forced: str | None = None) -> Ord
     if day_first or month_first:
         order = DMY if day_first >= month_first else MDY
         return OrderDecision(order, True, conflicts=min(day_first, month_first))
-    order = DMY if padded > unpadded and not twelve else MDY
+    order = DMY if (padded > unpadded and not twelve) or (dotted and not padded + unpadded) else MDY
     return OrderDecision(order, ambiguous == 0, ambiguous_values=ambiguous, example=example)
 
 
@@ -122,3 +125,15 @@ def parse(value: str | None, order: str) -> datetime | None:
 
 def order_name(order: str) -> str:
     return "day/month (dd/mm/yyyy)" if order == DMY else "month/day (mm/dd/yyyy)"
+
+
+def ambiguity_warning(file: str, column: str, decision: OrderDecision) -> str | None:
+    """What/where/what to do when the default had to pick the order (None when something settled it)."""
+    if decision.settled:
+        return None
+    return (
+        f"{file}, column '{column}': dates like '{decision.example}' read differently day-first and "
+        "month-first, and no value in the column settles it; read as "
+        f"{order_name(decision.order)}. If that is wrong, import again with --date-order {decision.other} "
+        f"(in the app: “Re-import as {order_name(decision.other)}”)."
+    )

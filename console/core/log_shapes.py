@@ -131,6 +131,11 @@ def to_graph(record: Mapping[str, Any]) -> tuple[dict[str, Any], set[str]]:
         out["activityDateTime"] = _time(out["activityDateTime"])
     if "durationInMilliseconds" not in out and not _blank(lower.get("durationms")):
         out["durationInMilliseconds"] = lower["durationms"]
+    if isinstance(out.get("durationInMilliseconds"), str):  # a CSV cell: "1,234" or "1234"
+        try:
+            out["durationInMilliseconds"] = float(out["durationInMilliseconds"].replace(",", "").strip())
+        except ValueError:
+            out["durationInMilliseconds"] = None
     if "tenantId" not in out and not _blank(lower.get("aadtenantid")):
         out["tenantId"] = lower["aadtenantid"]
     info_key = "provisioningStatusInfo" if "provisioningStatusInfo" in out else "statusInfo"

@@ -128,7 +128,7 @@ def decode(data: bytes, enc: TextEncoding | None = None) -> tuple[str, TextEncod
         line = data[: exc.start].count(b"\n") + 1
         raise UndecodableText(
             f"The file is not valid {enc.label}: {exc.reason} (bytes {exc.start:,}–{exc.end:,}).",
-            position=f"line {line:,}",
+            position=f"line {line}",
         ) from None
     return text.lstrip("\ufeff"), enc
 

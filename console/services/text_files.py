@@ -24,36 +24,45 @@ def head(path: Path, n: int = SAMPLE_BYTES) -> bytes:
 
 def detect_file(path: Path, *, validate: bool = False) -> TextEncoding:
     """The encoding of ``path`` from its first MiB; ``validate`` also checks that a file that looks
-    like UTF-8 is UTF-8 to its end (a streamed strict decode: ~1 s per GB), and if not, decides again
-    from the first bad line on (an Excel re-save mixes nothing, so that is the file's page)."""
+    like UTF-8 is UTF-8 to its end (a streamed strict decode: ~1 s per GB). Without a BOM, a bad byte
+    later on decides again from there (an Excel re-save does not mix encodings, so that is the file's
+    code page); with a UTF-8 BOM it is an error naming the line."""
     sample = head(path)
     complete = len(sample) < SAMPLE_BYTES
     enc = detect(sample, complete=complete)
-    if enc is not UTF8 or complete or not validate:
+    if not enc.utf8 or not validate or (enc is UTF8 and complete):
         return enc
     bad = first_invalid_utf8(path)
     if bad is None:
         return enc
+    offset, line = bad
+    if enc.bom:
+        raise UndecodableText(
+            f"The file starts with a UTF-8 byte-order mark but byte {offset:,} is not UTF-8.",
+            position=f"line {line}",
+        )
     with Path(path).open("rb") as f:
-        f.seek(max(0, bad - 4096))
+        f.seek(max(0, offset - 4096))
         return single_byte_page(f.read(SAMPLE_BYTES))
 
 
-def first_invalid_utf8(path: Path) -> int | None:
-    """Byte offset of the first byte that is not UTF-8, or None (streamed)."""
+def first_invalid_utf8(path: Path) -> tuple[int, int] | None:
+    """(byte offset, line) of the first byte that is not UTF-8, or None (streamed)."""
     dec = codecs.getincrementaldecoder("utf-8")()
     offset = 0
+    lines = 1
     with Path(path).open("rb") as f:
         while chunk := f.read(CHUNK_BYTES):
             try:
                 dec.decode(chunk)
             except UnicodeDecodeError as exc:
-                return offset + exc.start
+                return offset + exc.start, lines + chunk.count(b"\n", 0, exc.start)
             offset += len(chunk)
+            lines += chunk.count(b"\n")
         try:
             dec.decode(b"", final=True)
         except UnicodeDecodeError:
-            return offset
+            return offset, lines
     return None
 
 
@@ -79,7 +88,7 @@ def utf8_copy(
             except UnicodeDecodeError as exc:
                 raise UndecodableText(
                     f"The file is not valid {enc.label}: {exc.reason} at byte {offset + exc.start:,}.",
-                    position=f"line {lines:,}",
+                    position=f"line {lines}",
                 ) from None
             if first:
                 text = text.lstrip("\ufeff")

@@ -357,24 +357,23 @@ def decide_time_order(
 ) -> str:
     """The column's day/month order from all its values (``core.dates.decide_order``); warns when the
     default had to pick, and records the choice so the user can re-import with the other order."""
+    # One full value per distinct (day/month part, 12-hour clock) shape: at most a few thousand rows.
     shapes = [
         r[0]
         for r in con.execute(
-            f"SELECT DISTINCT regexp_extract(trim(v), '^\\d{{1,2}}[/.-]\\d{{1,2}}[/.-]', 0) || "
-            f"CASE WHEN regexp_matches(v, '(?i)[ap]\\.?m\\.?\\s*$') THEN ' PM' ELSE '' END "
-            f"FROM (SELECT {expr} AS v FROM {table} m) WHERE v IS NOT NULL"
+            "SELECT any_value(v) FROM (SELECT v, "
+            "regexp_extract(trim(v), '^\\d{1,2}[/.-]\\d{1,2}[/.-]', 0) AS k, "
+            "regexp_matches(v, '(?i)[ap]\\.?m\\.?\\s*$') AS pm "
+            f"FROM (SELECT {expr} AS v FROM {table} m) WHERE v IS NOT NULL) GROUP BY k, pm"
         ).fetchall()
     ]
     decision = dates.decide_order(shapes, forced)
     report.date_orders.append(
         {"file": file, "column": column, "order": decision.order, "settled": decision.settled}
     )
-    if not decision.settled:
-        report.warnings.append(
-            f"{file}, column '{column}': dates like '{decision.example}…' read the same either way round; "
-            f"read as {dates.order_name(decision.order)}. If that is wrong, import again with "
-            f"--date-order {decision.other} (in the app: “Re-import as {dates.order_name(decision.other)}”)."
-        )
+    note = dates.ambiguity_warning(file, column, decision)
+    if note:
+        report.warnings.append(note)
     return decision.order
 
 
@@ -412,6 +411,17 @@ def import_csv_set(
     main_name = files.name(files.main)
     progress(-1.0, f"Importing {main_name}")
     with tempfile.TemporaryDirectory(prefix="logstore-csv-") as tmp:
+        if is_log_analytics(read_header(files.main)[0]):
+            from console.services.logstore.log_analytics import import_la_csv
+
+            import_la_csv(con, files.main, main_name, Path(tmp), report, progress, cancelled, date_order)
+            extra = files.steps + files.mods
+            if extra:
+                report.warnings.append(
+                    f"{main_name}: a Log Analytics export carries its own steps and modified properties; "
+                    f"ignored {', '.join(files.name(p) for p in extra)}."
+                )
+            return
         rd = _Reader(con, Path(tmp), report.warnings, progress, cancelled)
         try:
             added = _import(con, rd, files, main_name, report, progress, cancelled, date_order)

@@ -239,7 +239,7 @@ def import_one(
         if any(log_shapes.needs_reshape(r) for r in head):
             source = reshape(source, kind, name, Path(tmp), report, progress, cancelled)
             kind, staged = reader.STREAM, False
-        _import_source(con, source, kind, name, report, progress, cancelled, staged=staged)
+        import_source(con, source, kind, name, report, progress, cancelled, staged=staged)
 
 
 def _utf8_source(path: Path, name: str, tmp: Path, report: ImportReport, cancelled: CancelCheck) -> Path:
@@ -296,7 +296,7 @@ def reshape(
     return out
 
 
-def _import_source(
+def import_source(
     con: duckdb.DuckDBPyConnection,
     path: Path,
     kind: str,
@@ -305,8 +305,11 @@ def _import_source(
     progress: Progress,
     cancelled: CancelCheck,
     *,
-    staged: bool,
+    staged: bool = False,
+    times: bool = True,
+    unit: str = "record",
 ) -> None:
+    """Import one UTF-8 JSON file of Graph-spelled records (``kind`` from ``reader.sniff``) as ``name``."""
     before = count_file(con, name)
     head = _fast_path_head(path, kind) if staged else None
     done = head is not None and _staged(con, path, name, head, report, progress, cancelled)
@@ -327,7 +330,7 @@ def _import_source(
         except duckdb.Error as exc:
             raise LogImportError(f"The import failed: {str(exc).splitlines()[0][:300]}", file=name) from None
     settle_file(con, name, count_file(con, name) - before, report,
-                "record(s) with none of the fields of a provisioning event", times=True)
+                "record(s) with none of the fields of a provisioning event", times=times, unit=unit)
     report.files.append(name)
 
 
@@ -555,8 +558,11 @@ def import_path(
     cancelled: CancelCheck = lambda: False,
     *,
     staged: bool = False,
+    date_order: str | None = None,
 ) -> ImportReport:
     """Import a file, several files, a folder, or a zip into ``con`` (schema created if needed).
+
+    ``date_order`` (``dmy``/``mdy``) overrides the day/month order decided from each CSV time column.
 
     With ``staged`` big JSON arrays only get stage 1 here; ``report.pending`` lists what ``complete``
     still has to read (the file must stay where it is until then)."""
@@ -571,7 +577,7 @@ def import_path(
             if item.kind == "csv":
                 from console.services.logstore.csv_import import import_csv_set
 
-                import_csv_set(con, item.csv, report, progress, cancelled)
+                import_csv_set(con, item.csv, report, progress, cancelled, date_order)
             else:
                 import_one(
                     con,
