@@ -122,11 +122,14 @@ def write_powershell(path: Path, *, depth: int | None, encoding: str = "utf-8") 
     return path
 
 
-def write_portal_json(path: Path, *, encoding: str = "utf-8", beta_flat: bool = False) -> Path:
-    """The portal's minified JSON download (``encoding='utf-16'``: re-saved by PowerShell 5.1)."""
+def write_portal_json(
+    path: Path, *, encoding: str = "utf-8", beta_flat: bool = False, bom: bytes = b""
+) -> Path:
+    """The portal's minified JSON download (``encoding='utf-16'``: re-saved by PowerShell 5.1;
+    ``utf-16-be`` writes no BOM, so ``bom`` can add one)."""
     data = json.dumps([graph_record(e, beta_flat=beta_flat) for e in EVENTS], ensure_ascii=False,
                       separators=(",", ":"))
-    path.write_text(data, encoding=encoding)
+    path.write_bytes(bom + data.encode(encoding))
     return path
 
 
@@ -172,8 +175,7 @@ def write_portal_csv(directory: Path, locale: str, *, events: list[dict[str, Any
     rows_main = [PORTAL_MAIN] + [
         [e["time"].strftime(fmt), e["id"], e["job"], e["cycle"], e["change"], e["action"].capitalize(),
          e["status"].capitalize(), e["error_code"] or "", e["error_reason"] or "", e["source_id"],
-         e["source_name"], e["upn"], e["target_id"] or "",
-         f"{e['duration']:,.0f}".replace(",", ".") if delim == ";" else f"{e['duration']:.0f}"]
+         e["source_name"], e["upn"], e["target_id"] or "", f"{e['duration']:.0f}"]
         for e in events
     ]
     rows_steps = [PORTAL_STEPS] + [

@@ -281,6 +281,11 @@ class _Reader:
         self.con, self.tmp, self.warnings = con, tmp, warnings
         self.progress, self.cancelled = progress, cancelled
         self.tables: list[str] = []
+        self.guessed: dict[TextEncoding, list[str]] = {}
+
+    def notes(self) -> list[str]:
+        """The encoding warnings of the files read, one per encoding naming its files."""
+        return [n for enc, names in self.guessed.items() if (n := text_input.warning(", ".join(names), enc))]
 
     def drop(self) -> None:
         for table in self.tables:
@@ -299,9 +304,8 @@ class _Reader:
             except UndecodableText as exc:
                 raise LogImportError(exc.message, file=name, position=exc.position,
                                      hint="Save the file again from Excel as “CSV UTF-8”.") from None
-            note = text_input.warning(name, encoding)
-            if note:
-                self.warnings.append(note)
+            if encoding.guessed:  # one warning per encoding for the whole download (see ``notes``)
+                self.guessed.setdefault(encoding, []).append(name)
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(headers))) + "}"
         self.tables.append(table)
         self.con.execute("DROP TABLE IF EXISTS rej_scan; DROP TABLE IF EXISTS rej_err")
@@ -423,10 +427,12 @@ def import_csv_set(
                 )
             return
         rd = _Reader(con, Path(tmp), report.warnings, progress, cancelled)
+        start = len(report.warnings)
         try:
             added = _import(con, rd, files, main_name, report, progress, cancelled, date_order)
         finally:
             rd.drop()
+        report.warnings[start:start] = rd.notes()
     settle_file(con, main_name, added, report, "blank row(s)", unit="row")
     report.files.extend([main_name, *(files.name(p) for p in files.steps + files.mods)])
 
