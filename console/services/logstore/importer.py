@@ -355,14 +355,15 @@ def check_quality(
     """Honest results: statuses that are not Entra's (text decoded wrongly, a column mixed up) refuse
     the file when they are most of it and warn otherwise; events without a time are counted."""
     known = "(" + ", ".join(f"'{s}'" for s in STATUSES) + ")"
-    total, odd, odd_first, odd_example, no_time, no_time_first = con.execute(
-        "WITH f AS (SELECT seq, status, time, min(seq) OVER () AS s0 FROM log_events WHERE source_file = ?) "
-        f"SELECT count(*), count(*) FILTER (WHERE status IS NOT NULL AND status NOT IN {known}), "
-        f"min(seq - s0 + 1) FILTER (WHERE status IS NOT NULL AND status NOT IN {known}), "
-        f"any_value(status ORDER BY seq) FILTER (WHERE status IS NOT NULL AND status NOT IN {known}), "
-        "count(*) FILTER (WHERE time IS NULL), min(seq - s0 + 1) FILTER (WHERE time IS NULL) FROM f",
+    odd_where = f"status IS NOT NULL AND status NOT IN {known}"
+    total, odd, odd_seq, odd_example, no_time, no_time_seq, s0 = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE {odd_where}), min(seq) FILTER (WHERE {odd_where}), "
+        f"any_value(status ORDER BY seq) FILTER (WHERE {odd_where}), count(*) FILTER (WHERE time IS NULL), "
+        "min(seq) FILTER (WHERE time IS NULL), min(seq) FROM log_events WHERE source_file = ?",
         [name],
     ).fetchone()
+    odd_first = (odd_seq or 0) - (s0 or 0) + 1
+    no_time_first = (no_time_seq or 0) - (s0 or 0) + 1
     if not total:
         return
     if odd:
