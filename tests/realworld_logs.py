@@ -242,3 +242,15 @@ def write_log_analytics_json(path: Path) -> Path:
         rows.append({k.replace(" [UTC]", ""): v for k, v in r.items()})
     path.write_text(json.dumps(rows, indent=2, ensure_ascii=False), encoding="utf-8")
     return path
+
+
+def write_log_analytics_api(path: Path) -> Path:
+    """The Log Analytics query API's response (``az monitor log-analytics query`` raw output, REST):
+    ``{"tables": [{"name": "PrimaryResult", "columns": [{"name", "type"}], "rows": [[…]]}]}``."""
+    rows = [{k.replace(" [UTC]", ""): v for k, v in la_row(e, csv_times=False).items()} for e in EVENTS]
+    names = list(rows[0])
+    columns = [{"name": n, "type": "datetime" if "Time" in n else "string"} for n in names]
+    doc = {"tables": [{"name": "PrimaryResult", "columns": columns,
+                       "rows": [[r[n] for n in names] for r in rows]}]}
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return path

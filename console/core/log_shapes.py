@@ -63,6 +63,30 @@ def page_items(page: Mapping[str, Any]) -> list[Any]:
     return list(page[keys["value"]])
 
 
+def query_tables(value: Any) -> list[dict[str, Any]] | None:
+    """The rows of a Log Analytics query API response (``{"tables": [{"columns", "rows"}]}``) as
+    dicts keyed by column name, or None when ``value`` is not one."""
+    if not isinstance(value, Mapping) or not isinstance(value.get("tables"), list):
+        return None
+    out: list[dict[str, Any]] = []
+    for table in value["tables"]:
+        if not isinstance(table, Mapping):
+            continue
+        names = [c.get("name") if isinstance(c, Mapping) else None for c in table.get("columns") or []]
+        for row in table.get("rows") or []:
+            if isinstance(row, list):
+                out.append({n: v for n, v in zip(names, row, strict=False) if isinstance(n, str)})
+    return out
+
+
+def records_of(value: Any) -> list[Any]:
+    """The records a top-level value holds: a Graph page's items, a query response's rows, or itself."""
+    if is_page(value):
+        return page_items(value)
+    rows = query_tables(value)
+    return [value] if rows is None else rows
+
+
 def _fold(value: Any, path: str, truncated: set[str], *, open_dict: bool = False) -> Any:
     """Graph's key spelling at every level (not inside ``details``), bags merged, truncation noted."""
     if isinstance(value, str) and _TRUNCATED.match(value.strip()):
@@ -158,7 +182,11 @@ def to_graph(record: Mapping[str, Any]) -> tuple[dict[str, Any], set[str]]:
 
 def needs_reshape(record: Mapping[str, Any]) -> bool:
     """True when ``record`` is not already in Graph's spelling (the SQL reads Graph's spelling only)."""
+    if query_tables(record) is not None:
+        return True
     if is_page(record):
+        if "value" not in record:  # "Value": the SQL unnests only Graph's spelling
+            return True
         return any(isinstance(r, Mapping) and needs_reshape(r) for r in page_items(record))
     shaped, truncated = to_graph(record)
     return bool(truncated) or shaped != record

@@ -47,6 +47,8 @@ SHAPES: dict[str, tuple[Callable[[Path], list[Path]], Callable[[datetime], datet
     "Log Analytics CSV export": (
         lambda d: [rw.write_log_analytics_csv(d / "query_data.csv")], lambda t: t, True, []),
     "Log Analytics JSON": (lambda d: [rw.write_log_analytics_json(d / "la.json")], lambda t: t, True, []),
+    "Log Analytics query API response (tables/columns/rows)": (
+        lambda d: [rw.write_log_analytics_api(d / "query.json")], lambda t: t, True, []),
     "portal CSV, Excel en-US (cp1252, m/d/yyyy h:mm)": (
         lambda d: rw.write_portal_csv(d, "en-US"), _minute, True, [CP1252]),
     "portal CSV, Excel en-GB (cp1252, dd/mm/yyyy hh:mm)": (

@@ -272,7 +272,7 @@ def reshape(
     n = 0
     with out.open("w", encoding="utf-8") as f:
         for rec in reader.iter_records(path, kind, state, "utf-8-sig", cancelled):
-            for item in log_shapes.page_items(rec) if log_shapes.is_page(rec) else [rec]:
+            for item in log_shapes.records_of(rec):
                 if not isinstance(item, dict):
                     continue
                 n += 1
