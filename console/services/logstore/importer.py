@@ -379,6 +379,15 @@ def check_quality(
                 hint="Save the export again as UTF-8 (CSV UTF-8 or JSON) and import that.",
             )
         report.warnings.append(f"{name}: {what}; they are shown as they are. Check the file.")
+    no_status = int(con.execute(
+        "SELECT count(*) FROM log_events WHERE source_file = ? AND status IS NULL", [name]
+    ).fetchone()[0])
+    if no_status * 2 > total:
+        report.warnings.append(
+            f"{name}: {no_status:,} of {total:,} events have no status — most of the file lacks the key "
+            "fields of a provisioning event. Check that this is the provisioning-log export (not the "
+            "audit or sign-in log) and that its columns are intact."
+        )
     if times and no_time:
         report.warnings.append(
             f"{name}, {unit} {int(no_time_first):,}: {no_time:,} of {total:,} events have no readable "
