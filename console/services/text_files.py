@@ -7,6 +7,7 @@ streamed in 1 MiB chunks, never held whole — and a big UTF-8 file is never tou
 from __future__ import annotations
 
 import codecs
+import functools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,7 +27,17 @@ def detect_file(path: Path, *, validate: bool = False) -> TextEncoding:
     """The encoding of ``path`` from its first MiB; ``validate`` also checks that a file that looks
     like UTF-8 is UTF-8 to its end (a streamed strict decode: ~1 s per GB). Without a BOM, a bad byte
     later on decides again from there (an Excel re-save does not mix encodings, so that is the file's
-    code page); with a UTF-8 BOM it is an error naming the line."""
+    code page); with a UTF-8 BOM it is an error naming the line.
+
+    Remembered per (path, size, mtime): one import asks several times (role, shape, read) and a
+    1 GB CSV should be validated once."""
+    st = Path(path).stat()
+    return _detect_cached(str(path), st.st_size, st.st_mtime_ns, validate)
+
+
+@functools.lru_cache(maxsize=64)
+def _detect_cached(path_text: str, _size: int, _mtime: int, validate: bool) -> TextEncoding:
+    path = Path(path_text)
     sample = head(path)
     complete = len(sample) < SAMPLE_BYTES
     enc = detect(sample, complete=complete)

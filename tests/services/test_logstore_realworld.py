@@ -5,6 +5,7 @@ the exact warnings (or refusals) — docs/log-formats.md has the table these row
 from __future__ import annotations
 
 import codecs
+import csv
 import json
 from collections.abc import Callable
 from datetime import datetime
@@ -211,3 +212,32 @@ def test_one_odd_status_is_a_warning_naming_the_row(tmp_path: Path) -> None:
     assert data["dataset"]["counts"] == {"success": 1, "failure": 1, "übersprungen": 1}
     assert "1 of 3 events have a status that is not one of Entra's" in data["import"]["warnings"][-1]
     assert "'übersprungen' (row 3)" in data["import"]["warnings"][-1]
+
+
+def test_utf16_json_that_is_not_a_log_is_called_what_it_is(tmp_path: Path) -> None:
+    """It used to be called "a CSV file" (its zero bytes looked like no JSON at all)."""
+    path = tmp_path / "audit.json"
+    path.write_text(json.dumps([{"foo": 1}, {"bar": 2}]), encoding="utf-16")
+    proc = run_cli("logs", "open", str(path), "--json")
+    assert proc.returncode != 0
+    out = proc.stderr + proc.stdout
+    assert "Not a provisioning log: none of the 2 records has an id, a time or a status" in out
+    assert "CSV" not in out
+
+
+def test_log_analytics_displayed_columns_export(tmp_path: Path) -> None:
+    """"Export → CSV (displayed columns)" of a query that projected a few columns: no steps columns,
+    still the Log Analytics shape (TimeGenerated, JSON-string SourceIdentity, ResultType/Signature)."""
+    path = tmp_path / "query_data.csv"
+    cols = ["TimeGenerated [UTC]", "Id", "ResultType", "ResultSignature", "SourceIdentity"]
+    with path.open("w", encoding="utf-8-sig", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore", dialect="excel")
+        w.writeheader()
+        for e in E:
+            w.writerow(rw.la_row(e, csv_times=True))
+    data = _open([path])
+    assert data["dataset"]["counts"] == {"success": 1, "failure": 1, "skipped": 1}
+    assert data["import"]["warnings"] == []
+    items = _query(data["dataset"]["id"])
+    got = [(datetime.fromisoformat(i["time"]), i["status"], i["error_code"], i["source_upn"]) for i in items]
+    assert got == [(e["time"], e["status"], e["error_code"], e["upn"]) for e in E]

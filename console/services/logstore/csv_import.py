@@ -216,9 +216,9 @@ def is_log_analytics(headers: list[str]) -> bool:
     """The Log Analytics/Sentinel ``AADProvisioningLogs`` export: steps and modified properties are
     JSON columns of the one file (the portal's main file has neither), times are ``… [UTC]``."""
     normed = {norm(h) for h in headers}
-    return bool({"provisioningsteps", "modifiedproperties"} & normed) or (
-        "timegeneratedutc" in normed or ("timegenerated" in normed and "provisioningstatusinfo" in normed)
-    )
+    # Columns only the Log Analytics table has (also in a "displayed columns" export of a few of them).
+    only_la = {"provisioningsteps", "modifiedproperties", "timegenerated", "timegeneratedutc", "aadtenantid"}
+    return bool(only_la & normed)
 
 
 def csv_role(path: Path, name: str) -> str | None:
