@@ -38,6 +38,8 @@ SHAPES: dict[str, tuple[Callable[[Path], list[Path]], Callable[[datetime], datet
     "portal json, UTF-16LE without BOM": (
         lambda d: [rw.write_portal_json(d / "export.json", encoding="utf-16-le")], lambda t: t, True,
         ["no byte-order mark; read as UTF-16LE without BOM"]),
+    "portal json, re-saved as ANSI by Notepad (cp1252)": (
+        lambda d: [rw.write_portal_json(d / "export.json", encoding="cp1252")], lambda t: t, True, [CP1252]),
     "beta json, flat statusInfo": (
         lambda d: [rw.write_portal_json(d / "beta.json", beta_flat=True)], lambda t: t, True, []),
     "array of Graph pages": (lambda d: [rw.write_graph_pages(d / "pages.json")], lambda t: t, True, []),
