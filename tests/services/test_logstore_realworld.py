@@ -7,6 +7,7 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import zipfile
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -61,7 +62,17 @@ SHAPES: dict[str, tuple[Callable[[Path], list[Path]], Callable[[datetime], datet
     "portal CSV, Excel Unicode Text (UTF-16LE BOM, tab, .txt)": (
         lambda d: rw.write_portal_csv(d, "unicode-text", suffix=".txt"), _minute, True, []),
     "portal CSV, Excel CSV UTF-8": (lambda d: rw.write_portal_csv(d, "csv-utf8"), _minute, True, []),
+    "portal CSV, Excel Unicode Text, zipped": (
+        lambda d: [_zipped(d / "download.zip", rw.write_portal_csv(d / "dl", "unicode-text", suffix=".txt"))],
+        _minute, True, []),
 }
+
+
+def _zipped(out: Path, paths: list[Path]) -> Path:
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for p in paths:
+            z.write(p, p.name)
+    return out
 
 
 def _open(paths: list[Path], *extra: str) -> dict[str, Any]:
