@@ -72,3 +72,15 @@ def test_ambiguous_dates_offer_the_other_order_and_reimport_swaps(
                     and page._phase is None and page.model.rowCount() == 3, timeout=30000)
     assert _times(page) == [t.replace(month=t.day, day=t.month) for t in first]
     assert not page.reorder_button.isVisible()
+
+
+def test_a_utf16_export_previews_its_first_records(tmp_path: Path) -> None:
+    from console.services.logstore.preview import preview
+
+    ds = preview(rw.write_portal_json(tmp_path / "export.json", encoding="utf-16"))
+    assert ds is not None
+    try:
+        rows = ds.con.execute("SELECT event_id, status, source_upn FROM log_events ORDER BY seq").fetchall()
+    finally:
+        ds.close()
+    assert rows == [(e["id"], e["status"], e["upn"]) for e in rw.EVENTS]
