@@ -89,8 +89,9 @@ def parse_entra_users_csv(data: bytes | str) -> tuple[list[EntraUser], list[str]
             warnings.append(note)
     else:
         text = data.lstrip("\ufeff")
-    first = text.split("\n", 1)[0]
-    delimiter = text_input.sniff_delimiter(first.rstrip("\r"))
+    _header, delimiter, skip = text_input.split_header(text)
+    if skip:  # Excel's "sep=" line
+        text = text.split("\n", skip)[-1]
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import re
 from dataclasses import dataclass
 
 from charset_normalizer.md import mess_ratio
@@ -146,6 +147,23 @@ def warning(file: str, enc: TextEncoding) -> str | None:
         f"{file}: not UTF-8; read as {enc.label}, chosen from its bytes. Check accented names; if they "
         "look wrong, save the file again as “CSV UTF-8 (Comma delimited)” and import it again."
     )
+
+
+_SEP_LINE = re.compile(r'^"?sep=(.)"?[,;\t]*\r?$')
+
+
+def split_header(text: str) -> tuple[str, str, int]:
+    """(header line, delimiter, lines before it) of a CSV's decoded head.
+
+    Tools that write CSV for Excel may put ``sep=;`` on the first line (Excel reads it as the
+    delimiter and hides it); the header is then the second line."""
+    lines = text.split("\n", 2)
+    first = lines[0].rstrip("\r")
+    m = _SEP_LINE.match(first)
+    if m:
+        header = lines[1].rstrip("\r") if len(lines) > 1 else ""
+        return header, m.group(1), 1
+    return first, sniff_delimiter(first), 0
 
 
 def sniff_delimiter(header: str) -> str:

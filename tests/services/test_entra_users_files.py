@@ -58,3 +58,15 @@ def test_both_readers_read_every_excel_save_alike(tmp_path: Path, engine: Reconc
     if guessed:  # the same words from both readers (only the file's name differs)
         assert wizard_warnings[0] == load.warnings[0].replace("users.csv", "the users export")
         assert "read as Windows-1252 (Western European)" in load.warnings[0]
+
+
+def test_a_sep_line_for_excel_is_skipped_by_both_readers(tmp_path: Path, engine: ReconcileEngine) -> None:
+    """Scripts writing CSV for Excel put ``sep=;`` first; Excel hides it, so must we."""
+    path = tmp_path / "users.csv"
+    with path.open("w", encoding="utf-8-sig", newline="") as f:
+        f.write("sep=;\r\n")
+        csv.writer(f, delimiter=";").writerows([HEADER, *ROWS])
+    users, warnings = parse_entra_users_csv(path.read_bytes())
+    assert ([u.upn for u in users], warnings) == ([r[0] for r in ROWS], [])
+    load = engine.load_entra_export(path)
+    assert (load.rows, load.skipped, load.warnings) == (3, 0, ())

@@ -254,3 +254,14 @@ def test_log_analytics_displayed_columns_export(tmp_path: Path) -> None:
     items = _query(data["dataset"]["id"])
     got = [(datetime.fromisoformat(i["time"]), i["status"], i["error_code"], i["source_upn"]) for i in items]
     assert got == [(e["time"], e["status"], e["error_code"], e["upn"]) for e in E]
+
+
+def test_a_sep_line_before_the_header_is_skipped(tmp_path: Path) -> None:
+    paths = rw.write_portal_csv(tmp_path, "de-DE")
+    for p in paths:
+        p.write_bytes(b"sep=;\r\n" + p.read_bytes())
+    data = _open(paths)
+    assert data["dataset"]["counts"] == {"success": 1, "failure": 1, "skipped": 1}
+    items = _query(data["dataset"]["id"])
+    assert [datetime.fromisoformat(i["time"]) for i in items] == [_minute(e["time"]) for e in E]
+    assert [i["source_upn"] for i in items] == [e["upn"] for e in E]

@@ -26,7 +26,7 @@ from pathlib import Path
 import duckdb
 
 from console.core import dates, text_input
-from console.core.text_input import TextEncoding, UndecodableText, detect, sniff_delimiter
+from console.core.text_input import TextEncoding, UndecodableText, detect, split_header
 from console.services import text_files
 from console.services.logstore import sql
 from console.services.logstore.errors import LogImportError, NotALogError
@@ -198,18 +198,17 @@ def _role_from_headers(headers: list[str]) -> str | None:
     return "main" if len(known & set(main)) >= 2 else None
 
 
-def read_header(path: Path) -> tuple[list[str], str, TextEncoding]:
-    """(headers, delimiter, encoding) from the first line, by the shared policy (``core.text_input``)."""
+def read_header(path: Path) -> tuple[list[str], str, TextEncoding, int]:
+    """(headers, delimiter, encoding, lines before the header) by the shared policy (``core.text_input``)."""
     try:
         enc = text_files.detect_file(path, validate=True)
     except UndecodableText as exc:
         raise LogImportError(exc.message, file=path.name, position=exc.position) from None
     head = text_files.head(path, _HEAD_BYTES)
     text = codecs.getincrementaldecoder(enc.codec)(errors="replace").decode(head).lstrip("\ufeff")
-    first = text.splitlines()[0] if text else ""
-    delimiter = sniff_delimiter(first)
+    first, delimiter, skip = split_header(text)
     headers = next(csv.reader(io.StringIO(first), delimiter=delimiter), [])
-    return [h.strip() for h in headers], delimiter, enc
+    return [h.strip() for h in headers], delimiter, enc, skip
 
 
 def is_log_analytics(headers: list[str]) -> bool:
@@ -237,7 +236,7 @@ def csv_role(path: Path, name: str) -> str | None:
     if text.lstrip("\ufeff \t\r\n")[:1] in ("[", "{", ""):
         return None
     try:
-        headers, _delim, _enc = read_header(path)
+        headers = read_header(path)[0]
     except LogImportError:
         return None
     role = _role_from_headers(headers)
@@ -293,7 +292,7 @@ class _Reader:
         self.con.execute("DROP TABLE IF EXISTS rej_scan; DROP TABLE IF EXISTS rej_err")
 
     def load(self, path: Path, name: str, role: str, table: str) -> tuple[list[str], dict[str, int]]:
-        headers, delimiter, encoding = read_header(path)
+        headers, delimiter, encoding, skip = read_header(path)
         if not headers or not any(headers):
             raise NotALogError("The CSV file has no header row.", file=name, position="line 1")
         fields = match_headers(headers, role)
@@ -313,7 +312,8 @@ class _Reader:
             run_watched(
                 self.con,
                 f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT row_number() OVER () AS _ord, * "
-                f"FROM read_csv(?, columns={columns}, header=false, skip=1, auto_detect=false, delim=?, "
+                f"FROM read_csv(?, columns={columns}, header=false, skip={1 + skip}, auto_detect=false, "
+                "delim=?, "
                 "quote='\"', escape='\"', strict_mode=false, "
                 f"max_line_size={MAX_FIELD}, store_rejects=true, rejects_scan='rej_scan', "
                 "rejects_table='rej_err')",
@@ -328,7 +328,7 @@ class _Reader:
         ).fetchone()
         if rejected[0]:
             self.warnings.append(
-                f"{name}, row {int(rejected[1]) - 1:,} after the header: {rejected[2]} Skipped "
+                f"{name}, row {int(rejected[1]) - 1 - skip:,} after the header: {rejected[2]} Skipped "
                 f"{rejected[0]:,} malformed row(s); kept every other row."
             )
         return headers, fields

@@ -29,9 +29,11 @@ _SUFFIX = re.compile(r"\s*\[(UTC|local)\]\s*$", re.IGNORECASE)
 _TIME_COLUMNS = ("activitydatetime", "timegenerated")
 
 
-def _rows(path: Path, delimiter: str) -> Iterator[tuple[int, dict[str, str | None]]]:
+def _rows(path: Path, delimiter: str, skip: int) -> Iterator[tuple[int, dict[str, str | None]]]:
     csv.field_size_limit(MAX_FIELD)
     with path.open("r", encoding="utf-8-sig", newline="") as f:
+        for _ in range(skip):  # Excel's "sep=" line
+            f.readline()
         rows = csv.reader(f, delimiter=delimiter)
         header = [_SUFFIX.sub("", h.strip()) for h in next(rows, [])]
         for n, row in enumerate(rows, start=1):
@@ -53,7 +55,7 @@ def import_la_csv(
     """Import one Log Analytics CSV export of ``AADProvisioningLogs`` into the dataset."""
     from console.services.logstore.csv_import import read_header
 
-    headers, delimiter, enc = read_header(path)
+    headers, delimiter, enc, skip = read_header(path)
     source = path
     if not enc.utf8:
         try:
@@ -68,7 +70,7 @@ def import_la_csv(
     column = next((lower[c] for c in _TIME_COLUMNS if c in lower), None)
     order = dates.MDY
     if column is not None:
-        decision = dates.decide_order((r.get(column) for _n, r in _rows(source, delimiter)), date_order)
+        decision = dates.decide_order((r.get(column) for _n, r in _rows(source, delimiter, skip)), date_order)
         order = decision.order
         shown = headers[bare.index(column)]
         report.date_orders.append(
@@ -81,7 +83,7 @@ def import_la_csv(
     bad, bad_first, bad_example = 0, 0, ""
     progress(-1.0, f"Reading {name} (Log Analytics export)")
     with out.open("w", encoding="utf-8") as f:
-        for n, row in _rows(source, delimiter):
+        for n, row in _rows(source, delimiter, skip):
             if cancelled():
                 from console.core.errors import Cancelled
 

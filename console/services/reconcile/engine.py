@@ -261,7 +261,8 @@ SELECT coalesce(object_id, 'row:' || coalesce(lower(upn), '')) AS object_id, upn
        mail, CASE WHEN mail = upn THEN akey(upn) ELSE akey(mail) END AS mail_k,
        coalesce(display_name, '') AS display_name,
        coalesce(lower(enabled) NOT IN {off}, TRUE) AS enabled
-FROM (SELECT {picked} FROM read_csv(?, columns={columns!r}, header=false, skip=1, auto_detect=false, delim=?,
+FROM (SELECT {picked} FROM read_csv(?, columns={columns!r}, header=false, skip={1 + layout.skip},
+                                    auto_detect=false, delim=?,
                                     quote='"', escape='"'))
 """, [str(source), layout.delimiter])
             except duckdb.InvalidInputException as exc:

@@ -131,6 +131,7 @@ class EntraLayout:
     index: dict[str, int]
     blocked_column: bool  # "blockCredential": true means disabled
     encoding: TextEncoding = UTF8  # not UTF-8: ``utf8_source`` gives DuckDB a UTF-8 copy
+    skip: int = 0  # lines before the header (Excel's "sep=" line)
 
 
 def sniff_entra_export(path: Path) -> EntraLayout:
@@ -149,8 +150,7 @@ def sniff_entra_export(path: Path) -> EntraLayout:
         raise InputError(f"The Entra users export is not readable text: {exc.message} Save it again as "
                          "“CSV UTF-8”.", where=f"{path}, {exc.position}") from None
     text = codecs.getincrementaldecoder(enc.codec)(errors="replace").decode(head).lstrip("\ufeff")
-    first = text.split("\n", 1)[0].rstrip("\r")
-    delimiter = text_input.sniff_delimiter(first)
+    first, delimiter, skip = text_input.split_header(text)
     header = next(csv.reader(io.StringIO(first), delimiter=delimiter), [])
     normalised = [_norm(h) for h in header]
     index: dict[str, int] = {}
@@ -164,7 +164,7 @@ def sniff_entra_export(path: Path) -> EntraLayout:
                          where=f"{path}, line 1")
     blocked = "enabled" in index and normalised[index["enabled"]] == "blockcredential"
     return EntraLayout(delimiter=delimiter, columns=len(header), index=index, blocked_column=blocked,
-                       encoding=enc)
+                       encoding=enc, skip=skip)
 
 
 def utf8_source(path: Path, layout: EntraLayout, workdir: Path) -> Path:
