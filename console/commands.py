@@ -345,7 +345,8 @@ def _register_logs(parser: argparse.ArgumentParser) -> None:
     op.add_argument("file", nargs="+", help="files chosen together are one dataset (e.g. the CSV download)")
     op.add_argument("--date-order", choices=("dmy", "mdy"),
                     help="day/month order of numeric dates in CSV files (default: decided from each "
-                         "column's values; month first when nothing settles it, with a warning)")
+                         "column's values; when none settles it, day first for zero-padded 24-hour "
+                         "dates, else month first, with a warning)")
     _json_flag(op)
     op.set_defaults(handler=_guarded(_run_logs_open))
     ls = sub.add_parser("list", help="the imported datasets, newest first")
