@@ -344,6 +344,10 @@ def _register_logs(parser: argparse.ArgumentParser) -> None:
     op = sub.add_parser("open", help="import Entra/platform log exports: JSON, NDJSON, Graph pages, a zip, "
                                      "a folder, or the three CSV files of an Entra CSV download")
     op.add_argument("file", nargs="+", help="files chosen together are one dataset (e.g. the CSV download)")
+    op.add_argument("--date-order", choices=("dmy", "mdy"),
+                    help="day/month order of numeric dates in CSV files (default: decided from each "
+                         "column's values; when none settles it, day first for zero-padded 24-hour "
+                         "dates, else month first, with a warning)")
     _json_flag(op)
     op.set_defaults(handler=_guarded(_run_logs_open))
     ls = sub.add_parser("list", help="the imported datasets, newest first")
@@ -390,7 +394,7 @@ def _filter_of(args: argparse.Namespace) -> Any:
 def _run_logs_open(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    info, report = _log_catalog().import_file([Path(f) for f in args.file])
+    info, report = _log_catalog().import_file([Path(f) for f in args.file], date_order=args.date_order)
     if args.json:
         _emit_json({"dataset": info.as_dict(), "import": report.as_dict()})
         return 0

@@ -58,7 +58,10 @@ INPUT_COLUMNS: dict[str, str] = {
 # The UPN sits in the open ``details`` dictionary whose key case varies between exports; struct
 # fields match case-sensitively, so the importer picks the spelling the file's first records use.
 _ERR2 = "STRUCT(errorCode VARCHAR, reason VARCHAR)"
-_INFO2 = f"STRUCT(status VARCHAR, errorInformation {_ERR2}, errorInfo {_ERR2})"
+# A beta record may carry ``errorCode``/``reason`` flat in ``statusInfo`` (docs/log-formats.md §3).
+_INFO2 = (
+    f"STRUCT(status VARCHAR, errorInformation {_ERR2}, errorInfo {_ERR2}, errorCode VARCHAR, reason VARCHAR)"
+)
 UPN_KEYS = ("UserPrincipalName", "userPrincipalName")
 
 
@@ -202,8 +205,8 @@ def normalise(rec: Mapping[str, Any]) -> dict[str, Any]:
         "time": rec.get("activityDateTime"),
         "action": norm_action(first(rec.get("provisioningAction"), rec.get("action"))),
         "status": None if info.get("status") is None else str(info["status"]).lower(),
-        "error_code": first(err_new.get("errorCode"), err_old.get("errorCode")),
-        "error_reason": first(err_new.get("reason"), err_old.get("reason")),
+        "error_code": first(err_new.get("errorCode"), err_old.get("errorCode"), info.get("errorCode")),
+        "error_reason": first(err_new.get("reason"), err_old.get("reason"), info.get("reason")),
         "source_id": src.get("id"),
         "source_upn": first(details.get("UserPrincipalName"), details.get("userPrincipalName")),
         "source_name": src.get("displayName"),

@@ -1,8 +1,9 @@
 """Pre-flight duplicate prediction from the customer's Entra users export (issue 4 §1).
 
 Input: the CSV of the Entra admin centre's "Download users" (``userPrincipalName``,
-``displayName``, ``mail``, ``objectId``, ``accountEnabled``, … — headers matched tolerantly,
-UTF-8 with or without BOM, comma or semicolon). Output: for each Entra user, what Entra's
+``displayName``, ``mail``, ``objectId``, ``accountEnabled``, … — headers matched tolerantly;
+encoding and delimiter by the same policy as the log importer, ``core.text_input``: UTF-8 with or
+without BOM, UTF-16, Excel's code pages; comma, semicolon or tab). Output: for each Entra user, what Entra's
 *default* matching (``userName ← userPrincipalName``, case-insensitive, deactivated accounts
 included — entra-facts §1.11, §3.4 rules 7–8) will do against the org's current accounts:
 
@@ -22,6 +23,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from console.core import text_input
 from console.core.models import PlatformUser
 from console.core.readiness import fold
 
@@ -70,18 +72,26 @@ def _norm(header: str) -> str:
 
 
 def parse_entra_users_csv(data: bytes | str) -> tuple[list[EntraUser], list[str]]:
-    """Rows and warnings (skipped rows). Raises ExportFormatError when there is no UPN column."""
+    """Rows and warnings (a guessed encoding, skipped rows). Raises ExportFormatError when the bytes
+    are not text or there is no UPN column."""
+    warnings: list[str] = []
     if isinstance(data, bytes):
         if len(data) > MAX_BYTES:
             raise ExportFormatError("The file is larger than 50 MB; export only the users in scope.")
         try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise ExportFormatError("The file is not UTF-8 text (save the export as CSV UTF-8).") from None
+            text, enc = text_input.decode(data)
+        except text_input.UndecodableText as exc:
+            raise ExportFormatError(
+                f"{exc.message} ({exc.position}). Save the export again as “CSV UTF-8”."
+            ) from None
+        note = text_input.warning("the users export", enc)
+        if note:
+            warnings.append(note)
     else:
         text = data.lstrip("\ufeff")
-    first = text.split("\n", 1)[0]
-    delimiter = ";" if first.count(";") > first.count(",") else ","
+    _header, delimiter, skip = text_input.split_header(text)
+    if skip:  # Excel's "sep=" line
+        text = text.split("\n", skip)[-1]
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader)
@@ -98,7 +108,6 @@ def parse_entra_users_csv(data: bytes | str) -> tuple[list[EntraUser], list[str]
         raise ExportFormatError("No userPrincipalName column: is this the Entra “Download users” CSV?")
     blocked_column = "enabled" in index and normalised[index["enabled"]] == "blockcredential"
     users: list[EntraUser] = []
-    warnings: list[str] = []
     for line_no, row in enumerate(reader, start=2):
         if not any(cell.strip() for cell in row):
             continue

@@ -51,8 +51,13 @@ def test_tolerant_headers_semicolons_and_errors() -> None:
     assert users == [EntraUser("A@X.com", "", "a@x.com", "o", False)]
     with pytest.raises(ExportFormatError, match="userPrincipalName"):
         parse_entra_users_csv(b"name,email\nA,a@x.com\n")
-    with pytest.raises(ExportFormatError, match="UTF-8"):
-        parse_entra_users_csv("userPrincipalName\nj\u00f6rg@x.com\n".encode("latin-1"))
+    # Excel's "CSV (Comma delimited)" is Windows-1252: read, with the log importer's warning
+    users, warnings = parse_entra_users_csv("userPrincipalName\nj\u00f6rg@x.com\n".encode("cp1252"))
+    assert [u.upn for u in users] == ["j\u00f6rg@x.com"]
+    assert len(warnings) == 1
+    assert "read as Windows-1252" in warnings[0]
+    with pytest.raises(ExportFormatError, match="not valid UTF-8 with BOM"):
+        parse_entra_users_csv(b"\xef\xbb\xbfuserPrincipalName\nj\xf6rg@x.com\n")
     with pytest.raises(ExportFormatError, match="empty"):
         parse_entra_users_csv(b"")
 

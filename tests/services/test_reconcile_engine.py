@@ -263,7 +263,8 @@ def test_export_with_semicolons_bom_block_credential_and_rows_without_upn(engine
 @pytest.mark.parametrize(("content", "message", "where"), [
     (b"", "is empty", ""),
     (b"name,mail\nx,y\n", "No userPrincipalName column", "line 1"),
-    (b"userPrincipalName,mail\na@x.com,caf\xe9@x.com\n", "not UTF-8", "line 2"),
+    # a UTF-8 byte-order mark, then a Windows-1252 byte: the file contradicts itself
+    (b"\xef\xbb\xbfuserPrincipalName,mail\na@x.com,caf\xe9@x.com\n", "byte 37 is not UTF-8", "line 2"),
     (b"userPrincipalName,mail\na@x.com,b@x.com,extra\n", "a row has 3 fields where the header has 2",
      "line 2"),
 ])
@@ -278,11 +279,23 @@ def test_bad_exports_say_what_and_where(engine, tmp_path, content: bytes, messag
 
 
 def test_big_files_past_the_sniffed_head_still_report_the_line(engine, tmp_path) -> None:
-    body = b"userPrincipalName,mail\n" + b"".join(b"u%d@x.com,u%d@x.com\n" % (i, i) for i in range(20000))
+    body = b"\xef\xbb\xbfuserPrincipalName,mail\n" + b"".join(
+        b"u%d@x.com,u%d@x.com\n" % (i, i) for i in range(20000))
     (tmp_path / "late.csv").write_bytes(body + b"bad@x.com,caf\xe9@x.com\n")
     with pytest.raises(InputError, match="not UTF-8") as info:
         engine.load_entra_export(tmp_path / "late.csv")
     assert "line 20002" in str(info.value)
+
+
+def test_a_windows_1252_byte_past_the_sniffed_head_reads_the_file_as_windows_1252(engine, tmp_path) -> None:
+    """Excel's "CSV (Comma delimited)" is mostly ASCII: the first accented name may come late."""
+    body = b"userPrincipalName,mail\n" + b"".join(b"u%d@x.com,u%d@x.com\n" % (i, i) for i in range(20000))
+    (tmp_path / "late.csv").write_bytes(body + b"late@x.com,caf\xe9@x.com\n")
+    load = engine.load_entra_export(tmp_path / "late.csv")
+    assert (load.rows, load.skipped) == (20001, 0)
+    assert "read as Windows-1252" in load.warnings[0]
+    assert "late.csv" in load.warnings[0]
+    assert engine.con.execute("SELECT mail FROM e WHERE upn = 'late@x.com'").fetchone() == ("café@x.com",)
 
 
 def test_a_carriage_return_inside_a_value_is_read_as_a_line_feed(engine, tmp_path) -> None:

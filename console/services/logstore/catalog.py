@@ -123,12 +123,13 @@ class LogCatalog:
         cancelled: CancelCheck = lambda: False,
         *,
         complete: bool = True,
+        date_order: str | None = None,
     ) -> tuple[DatasetInfo, ImportReport]:
         """Import a file, files chosen together (an Entra CSV download), a folder or a zip, and save it.
 
         With ``complete=False`` a big JSON array is saved after stage 1; ``finish`` on the opened
         dataset adds its search text and details later (the GUI does that while the user works)."""
-        job = self.start_import(source, progress, cancelled)
+        job = self.start_import(source, progress, cancelled, date_order=date_order)
         info = self.save(job, progress, cancelled)
         if complete and not info.complete:
             ds = self.open(info.id)
@@ -144,6 +145,8 @@ class LogCatalog:
         source: Path | str | Sequence[Path | str],
         progress: Progress = lambda f, t: None,
         cancelled: CancelCheck = lambda: False,
+        *,
+        date_order: str | None = None,
     ) -> ImportJob:
         """Read the input into a dataset that can be queried at once; ``save`` persists it.
 
@@ -162,7 +165,8 @@ class LogCatalog:
             con.execute(f"SET temp_directory='{spill.as_posix()}'")
         try:
             report = import_path(
-                con, sources if len(sources) > 1 else sources[0], progress, cancelled, staged=True
+                con, sources if len(sources) > 1 else sources[0], progress, cancelled, staged=True,
+                date_order=date_order,
             )
             con.execute("INSERT OR REPLACE INTO meta VALUES ('pending', ?)", [json.dumps(report.pending)])
         except BaseException:

@@ -25,6 +25,9 @@ from pathlib import Path
 
 import duckdb
 
+from console.core import dates, text_input
+from console.core.text_input import TextEncoding, UndecodableText, detect, split_header
+from console.services import text_files
 from console.services.logstore import sql
 from console.services.logstore.errors import LogImportError, NotALogError
 from console.services.logstore.importer import (
@@ -161,10 +164,15 @@ def match_headers(headers: list[str], role: str) -> dict[str, int]:
     """Field → column index for one file's headers (first matching header wins)."""
     found: dict[str, int] = {}
     normed = [norm(h) for h in headers]
+    # Log Analytics suffixes time columns with " [UTC]": "TimeGenerated [UTC]" is TimeGenerated.
+    bare = [n.removesuffix("utc") if n.endswith("utc") and len(n) > 3 else n for n in normed]
     for fld, names in _FIELDS[role].items():
         for name in names:
-            if name in normed and normed.index(name) not in found.values():
-                found[fld] = normed.index(name)
+            for cols in (normed, bare):
+                if name in cols and cols.index(name) not in found.values():
+                    found[fld] = cols.index(name)
+                    break
+            if fld in found:
                 break
     return found
 
@@ -190,25 +198,26 @@ def _role_from_headers(headers: list[str]) -> str | None:
     return "main" if len(known & set(main)) >= 2 else None
 
 
-def read_header(path: Path) -> tuple[list[str], str, str]:
-    """(headers, delimiter, encoding) from the first line; UnicodeDecodeError names neither encoding."""
-    with path.open("rb") as f:
-        head = f.read(_HEAD_BYTES)
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            text = codecs.getincrementaldecoder(encoding)().decode(head)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - cp1252 decodes almost anything
-        raise LogImportError("Unreadable text encoding.", file=path.name, position="line 1")
-    first = text.splitlines()[0] if text else ""
+def read_header(path: Path) -> tuple[list[str], str, TextEncoding, int]:
+    """(headers, delimiter, encoding, lines before the header) by the shared policy (``core.text_input``)."""
     try:
-        delimiter = csv.Sniffer().sniff(first, delimiters=",;\t").delimiter
-    except csv.Error:
-        delimiter = ","
+        enc = text_files.detect_file(path, validate=True)
+    except UndecodableText as exc:
+        raise LogImportError(exc.message, file=path.name, position=exc.position) from None
+    head = text_files.head(path, _HEAD_BYTES)
+    text = codecs.getincrementaldecoder(enc.codec)(errors="replace").decode(head).lstrip("\ufeff")
+    first, delimiter, skip = split_header(text)
     headers = next(csv.reader(io.StringIO(first), delimiter=delimiter), [])
-    return [h.strip() for h in headers], delimiter, encoding
+    return [h.strip() for h in headers], delimiter, enc, skip
+
+
+def is_log_analytics(headers: list[str]) -> bool:
+    """The Log Analytics/Sentinel ``AADProvisioningLogs`` export: steps and modified properties are
+    JSON columns of the one file (the portal's main file has neither), times are ``… [UTC]``."""
+    normed = {norm(h) for h in headers}
+    # Columns only the Log Analytics table has (also in a "displayed columns" export of a few of them).
+    only_la = {"provisioningsteps", "modifiedproperties", "timegenerated", "timegeneratedutc", "aadtenantid"}
+    return bool(only_la & normed)
 
 
 def csv_role(path: Path, name: str) -> str | None:
@@ -216,17 +225,25 @@ def csv_role(path: Path, name: str) -> str | None:
 
     A ``.csv`` whose headers are not recognised still counts as CSV (``main``), so the import says
     what is wrong with it instead of calling it broken JSON."""
-    with path.open("rb") as f:
-        lead = f.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
-    if lead[:1] in (b"[", b"{", b"") or lead[:2] == b"PK":
+    lead = text_files.head(path, 64)
+    if lead[:2] == b"PK":
         return None
     try:
-        headers, _delim, _enc = read_header(path)
+        enc = detect(text_files.head(path, 4096))
+    except UndecodableText:
+        return None
+    text = codecs.getincrementaldecoder(enc.codec)(errors="replace").decode(text_files.head(path, 4096))
+    if text.lstrip("\ufeff \t\r\n")[:1] in ("[", "{", ""):
+        return None
+    try:
+        headers = read_header(path)[0]
     except LogImportError:
         return None
     role = _role_from_headers(headers)
-    if role is None and not name.lower().endswith((".csv", ".tsv")):
+    if role is None and not name.lower().endswith((".csv", ".tsv", ".txt")):
         return None
+    if is_log_analytics(headers):
+        return "main"
     return _role_from_name(name) or role or "main"
 
 
@@ -255,18 +272,6 @@ def _common_prefix(a: str, b: str) -> int:
     return n
 
 
-def _utf8_copy(path: Path, tmp: Path) -> Path:
-    """A UTF-8 copy of a Windows-1252 file, streamed."""
-    out = tmp / f"{path.stem}.utf8.csv"
-    with (
-        path.open("r", encoding="cp1252", errors="replace", newline="") as src,
-        out.open("w", encoding="utf-8", newline="") as dst,
-    ):
-        while chunk := src.read(1 << 20):
-            dst.write(chunk)
-    return out
-
-
 class _Reader:
     """Loads one CSV into a temp table ``t_<role>`` of VARCHAR columns ``c0…`` plus ``_ord``."""
 
@@ -275,6 +280,11 @@ class _Reader:
         self.con, self.tmp, self.warnings = con, tmp, warnings
         self.progress, self.cancelled = progress, cancelled
         self.tables: list[str] = []
+        self.guessed: dict[TextEncoding, list[str]] = {}
+
+    def notes(self) -> list[str]:
+        """The encoding warnings of the files read, one per encoding naming its files."""
+        return [n for enc, names in self.guessed.items() if (n := text_input.warning(", ".join(names), enc))]
 
     def drop(self) -> None:
         for table in self.tables:
@@ -282,14 +292,19 @@ class _Reader:
         self.con.execute("DROP TABLE IF EXISTS rej_scan; DROP TABLE IF EXISTS rej_err")
 
     def load(self, path: Path, name: str, role: str, table: str) -> tuple[list[str], dict[str, int]]:
-        headers, delimiter, encoding = read_header(path)
+        headers, delimiter, encoding, skip = read_header(path)
         if not headers or not any(headers):
             raise NotALogError("The CSV file has no header row.", file=name, position="line 1")
         fields = match_headers(headers, role)
         source = path
-        if encoding == "cp1252":
-            source = _utf8_copy(path, self.tmp)
-            self.warnings.append(f"{name}: not UTF-8; read as Windows-1252 — check accented names.")
+        if not encoding.utf8:
+            try:
+                source = text_files.utf8_copy(path, encoding, self.tmp / f"{table}.utf8.csv", self.cancelled)
+            except UndecodableText as exc:
+                raise LogImportError(exc.message, file=name, position=exc.position,
+                                     hint="Save the file again from Excel as “CSV UTF-8”.") from None
+            if encoding.guessed:  # one warning per encoding for the whole download (see ``notes``)
+                self.guessed.setdefault(encoding, []).append(name)
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(headers))) + "}"
         self.tables.append(table)
         self.con.execute("DROP TABLE IF EXISTS rej_scan; DROP TABLE IF EXISTS rej_err")
@@ -297,7 +312,8 @@ class _Reader:
             run_watched(
                 self.con,
                 f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT row_number() OVER () AS _ord, * "
-                f"FROM read_csv(?, columns={columns}, header=false, skip=1, auto_detect=false, delim=?, "
+                f"FROM read_csv(?, columns={columns}, header=false, skip={1 + skip}, auto_detect=false, "
+                "delim=?, "
                 "quote='\"', escape='\"', strict_mode=false, "
                 f"max_line_size={MAX_FIELD}, store_rejects=true, rejects_scan='rej_scan', "
                 "rejects_table='rej_err')",
@@ -312,7 +328,7 @@ class _Reader:
         ).fetchone()
         if rejected[0]:
             self.warnings.append(
-                f"{name}, row {int(rejected[1]) - 1:,} after the header: {rejected[2]} Skipped "
+                f"{name}, row {int(rejected[1]) - 1 - skip:,} after the header: {rejected[2]} Skipped "
                 f"{rejected[0]:,} malformed row(s); kept every other row."
             )
         return headers, fields
@@ -331,12 +347,58 @@ def _json_or_text(expr: str) -> str:
     )
 
 
-def _time(expr: str) -> str:
-    formats = (
-        "['%m/%d/%Y %I:%M:%S %p', '%m/%d/%Y %H:%M:%S', '%m/%d/%Y %H:%M', '%d/%m/%Y %H:%M:%S', "
-        "'%d.%m.%Y %H:%M:%S', '%Y-%m-%d %H:%M:%S', '%m/%d/%Y']"
+def _time(expr: str, order: str, fmts: list[str] | None = None) -> str:
+    """ISO 8601 by cast, else the locale forms of ``order`` (``core.dates.formats``, in ``fmts``' order)
+    after dropping the ``, `` between date and time and a trailing ``UTC`` (plain string functions:
+    a regexp per row costed 5x the parse)."""
+    formats = "[" + ", ".join(f"'{f}'" for f in (fmts or dates.formats(order))) + "]"
+    cleaned = (
+        f"replace(CASE WHEN upper({expr}) LIKE '%(UTC)' THEN rtrim(left({expr}, length({expr}) - 5)) "
+        f"WHEN upper({expr}) LIKE '%UTC' THEN rtrim(left({expr}, length({expr}) - 3)) ELSE {expr} END, "
+        "', ', ' ')"
     )
-    return f"coalesce(try_cast({expr} AS TIMESTAMPTZ), try_strptime({expr}, {formats})::TIMESTAMPTZ)"
+    return f"coalesce(try_cast({expr} AS TIMESTAMPTZ), try_strptime({cleaned}, {formats})::TIMESTAMPTZ)"
+
+
+def decide_time_order(
+    con: duckdb.DuckDBPyConnection, table: str, expr: str, column: str, file: str, forced: str | None,
+    report: ImportReport,
+) -> tuple[str, list[str]]:
+    """The column's day/month order from all its values (``core.dates.decide_order``); warns when the
+    default had to pick, and records the choice so the user can re-import with the other order."""
+    # One full value per distinct (day/month part, 12-hour clock) shape: at most a few thousand rows.
+    shapes = [
+        r[0]
+        for r in con.execute(
+            "SELECT any_value(v) FROM (SELECT v, "
+            "regexp_extract(trim(v), '^\\d{1,2}[/.-]\\d{1,2}[/.-]', 0) AS k, "
+            "regexp_matches(v, '(?i)[ap]\\.?m\\.?\\s*$') AS pm "
+            f"FROM (SELECT {expr} AS v FROM {table} m) WHERE v IS NOT NULL) GROUP BY k, pm"
+        ).fetchall()
+    ]
+    decision = dates.decide_order(shapes, forced)
+    report.date_orders.append(
+        {"file": file, "column": column, "order": decision.order, "settled": decision.settled}
+    )
+    note = dates.ambiguity_warning(file, column, decision)
+    if note:
+        report.warnings.append(note)
+    return decision.order, dates.formats_by_use(shapes, decision.order)
+
+
+def _unreadable_times(
+    con: duckdb.DuckDBPyConnection, raw: str, parsed: str, column: str, file: str, report: ImportReport
+) -> None:
+    n, first, example = con.execute(
+        f"SELECT count(*), min(m._ord), any_value({raw} ORDER BY m._ord) FROM t_main m "
+        f"WHERE {raw} IS NOT NULL AND {parsed} IS NULL"
+    ).fetchone()
+    if n:
+        report.warnings.append(
+            f"{file}, column '{column}', row {int(first):,} after the header: {n:,} time(s) could not be "
+            f"read (e.g. '{example}'); those events have no time. Check the column's format, or import "
+            "again with the other --date-order."
+        )
 
 
 def import_csv_set(
@@ -345,6 +407,7 @@ def import_csv_set(
     report: ImportReport,
     progress: Progress,
     cancelled: CancelCheck,
+    date_order: str | None = None,
 ) -> None:
     """Import one CSV download (main file + optional steps/properties files) into the dataset."""
     if files.main is None:
@@ -357,12 +420,25 @@ def import_csv_set(
     main_name = files.name(files.main)
     progress(-1.0, f"Importing {main_name}")
     with tempfile.TemporaryDirectory(prefix="logstore-csv-") as tmp:
+        if is_log_analytics(read_header(files.main)[0]):
+            from console.services.logstore.log_analytics import import_la_csv
+
+            import_la_csv(con, files.main, main_name, Path(tmp), report, progress, cancelled, date_order)
+            extra = files.steps + files.mods
+            if extra:
+                report.warnings.append(
+                    f"{main_name}: a Log Analytics export carries its own steps and modified properties; "
+                    f"ignored {', '.join(files.name(p) for p in extra)}."
+                )
+            return
         rd = _Reader(con, Path(tmp), report.warnings, progress, cancelled)
+        start = len(report.warnings)
         try:
-            added = _import(con, rd, files, main_name, report, progress, cancelled)
+            added = _import(con, rd, files, main_name, report, progress, cancelled, date_order)
         finally:
             rd.drop()
-    settle_file(con, main_name, added, report, "blank row(s)")
+        report.warnings[start:start] = rd.notes()
+    settle_file(con, main_name, added, report, "blank row(s)", unit="row")
     report.files.extend([main_name, *(files.name(p) for p in files.steps + files.mods)])
 
 
@@ -374,6 +450,7 @@ def _import(
     report: ImportReport,
     progress: Progress,
     cancelled: CancelCheck,
+    date_order: str | None,
 ) -> int:
     from console.core.errors import Cancelled
 
@@ -406,8 +483,14 @@ def _import(
     unknown = [i for i in range(len(headers)) if i not in main.values() and headers[i]]
     extra = ", ".join(f"'{headers[i].replace(chr(39), chr(39) * 2)}', m.c{i}" for i in unknown)
     m = lambda f: _col(main, f, "m")  # noqa: E731 - a local shorthand for the long SELECT below
+    order, fmts = dates.MDY, dates.formats(dates.MDY)
+    if "time" in main:
+        column = headers[main["time"]]
+        order, fmts = decide_time_order(con, "t_main", m("time"), column, main_name, date_order, report)
+        _unreadable_times(con, m("time"), _time(m("time"), order, fmts), column, main_name, report)
     select = f"""
-SELECT ?::BIGINT + row_number() OVER () AS seq, {m("event_id")} AS event_id, {_time(m("time"))} AS time,
+SELECT ?::BIGINT + row_number() OVER () AS seq, {m("event_id")} AS event_id,
+  {_time(m("time"), order, fmts)} AS time,
   nullif(lower(split_part({m("action")}, ' ', 1)), '') AS action, lower({m("status")}) AS status,
   {m("error_code")} AS error_code, {m("error_reason")} AS error_reason, {m("source_id")} AS source_id,
   {m("source_upn")} AS source_upn, {m("source_name")} AS source_name, {m("target_id")} AS target_id,

@@ -26,8 +26,11 @@ from typing import Any
 
 import duckdb
 
-from console.core.entra_log_schema import UPN_KEYS
+from console.core import log_shapes, text_input
+from console.core.entra_log_schema import STATUSES, UPN_KEYS
 from console.core.errors import Cancelled
+from console.core.text_input import UndecodableText
+from console.services import text_files
 from console.services.duckdb_cancel import interruptible
 from console.services.logstore import reader, sql
 from console.services.logstore.errors import LogImportError, NotALogError
@@ -53,6 +56,13 @@ class ImportReport:
     skipped: int = 0
     seconds: float = 0.0
     pending: list[dict[str, Any]] = field(default_factory=list)  # staged files whose details are not read yet
+    # How each locale-formatted time column was read: file, column, order (dmy/mdy), settled (False:
+    # the documented default picked, so the user may want to re-import with the other order).
+    date_orders: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def dates_ambiguous(self) -> bool:
+        return any(not d["settled"] for d in self.date_orders)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +71,7 @@ class ImportReport:
             "warnings": self.warnings,
             "skipped": self.skipped,
             "seconds": round(self.seconds, 3),
+            "date_orders": self.date_orders,
         }
 
 
@@ -120,11 +131,10 @@ def _tolerant(
     cancelled: CancelCheck,
 ) -> None:
     """One scan with the all-JSON schema into the three tables (raises duckdb errors to the caller)."""
-    select, source = (
-        sql.tolerant_from_graph()
-        if kind == reader.GRAPH
-        else sql.tolerant_from_file("array" if kind == reader.ARRAY else "newline_delimited")
-    )
+    if kind in (reader.GRAPH, reader.GRAPH_ARRAY):
+        select, source = sql.tolerant_from_graph("array" if kind == reader.GRAPH_ARRAY else "auto")
+    else:
+        select, source = sql.tolerant_from_file("array" if kind == reader.ARRAY else "newline_delimited")
     base = max_seq(con)
 
     def steps() -> None:
@@ -214,9 +224,92 @@ def import_one(
     *,
     staged: bool = False,
 ) -> None:
-    """Import one (non-zip, non-CSV) file; salvage with the tolerant reader when DuckDB refuses it."""
+    """Import one (non-zip, non-CSV) file; salvage with the tolerant reader when DuckDB refuses it.
+
+    A file that is not UTF-8 is first transcoded into a UTF-8 copy (streamed), and records that are
+    not in Graph's spelling (PowerShell, Log Analytics) are first reshaped into NDJSON
+    (``core.log_shapes``); a big UTF-8 array in Graph's spelling is read by DuckDB alone."""
     name = display_name or path.name
-    kind = _sniff_named(path, name)
+    with tempfile.TemporaryDirectory(prefix="logstore-in-") as tmp:
+        source = _utf8_source(path, name, Path(tmp), report, cancelled)
+        if source != path:
+            staged = False  # stage 2 re-reads the file, and the copy is gone by then
+        kind = _sniff_named(source, name)
+        head = reader.head_records(source, kind)
+        if any(log_shapes.needs_reshape(r) for r in head):
+            source = reshape(source, kind, name, Path(tmp), report, progress, cancelled)
+            kind, staged = reader.STREAM, False
+        import_source(con, source, kind, name, report, progress, cancelled, staged=staged)
+
+
+def _utf8_source(path: Path, name: str, tmp: Path, report: ImportReport, cancelled: CancelCheck) -> Path:
+    """``path`` itself when DuckDB can read it, else a UTF-8 copy in ``tmp`` (by the shared policy)."""
+    try:
+        enc = text_files.detect_file(path)
+        if enc.utf8:
+            return path
+        out = text_files.utf8_copy(path, enc, tmp / "utf8.json", cancelled)
+    except UndecodableText as exc:
+        raise LogImportError(exc.message, file=name, position=exc.position,
+                             hint="Save the export again as UTF-8 and import that.") from None
+    note = text_input.warning(name, enc)
+    if note:
+        report.warnings.append(note)
+    return out
+
+
+def reshape(
+    path: Path, kind: str, name: str, tmp: Path, report: ImportReport, progress: Progress,
+    cancelled: CancelCheck,
+) -> Path:
+    """Graph-shaped NDJSON of a file in another spelling (PowerShell, Log Analytics), streamed; what
+    PowerShell truncated is reported with the first record and the fix."""
+    progress(-1.0, f"Reading {name} (PowerShell/Log Analytics shape)")
+    out = tmp / "reshaped.ndjson"
+    state = reader.ReadState()
+    truncated: dict[str, int] = {}
+    first_truncated = 0
+    n = 0
+    with out.open("w", encoding="utf-8") as f:
+        for rec in reader.iter_records(path, kind, state, "utf-8-sig", cancelled):
+            for item in log_shapes.records_of(rec):
+                if not isinstance(item, dict):
+                    continue
+                n += 1
+                shaped, cut = log_shapes.to_graph(item)
+                for p in cut:
+                    truncated[p] = truncated.get(p, 0) + 1
+                if cut and not first_truncated:
+                    first_truncated = n
+                f.write(json.dumps(shaped, ensure_ascii=False, separators=(",", ":")) + "\n")
+    if state.stop is not None:
+        report.warnings.append(
+            f"{name}, {state.stop.position}: {state.stop.message} Kept the {n:,} valid records before it."
+        )
+    if truncated:
+        fields = ", ".join(f"{p} ({c:,})" for p, c in sorted(truncated.items()))
+        report.warnings.append(
+            f"{name}, record {first_truncated:,}: PowerShell cut nested objects off at its depth limit "
+            f"(ConvertTo-Json without -Depth), so these fields are missing: {fields}. Export again with "
+            "'ConvertTo-Json -Depth 10' to see them."
+        )
+    return out
+
+
+def import_source(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    kind: str,
+    name: str,
+    report: ImportReport,
+    progress: Progress,
+    cancelled: CancelCheck,
+    *,
+    staged: bool = False,
+    times: bool = True,
+    unit: str = "record",
+) -> None:
+    """Import one UTF-8 JSON file of Graph-spelled records (``kind`` from ``reader.sniff``) as ``name``."""
     before = count_file(con, name)
     head = _fast_path_head(path, kind) if staged else None
     done = head is not None and _staged(con, path, name, head, report, progress, cancelled)
@@ -237,20 +330,69 @@ def import_one(
         except duckdb.Error as exc:
             raise LogImportError(f"The import failed: {str(exc).splitlines()[0][:300]}", file=name) from None
     settle_file(con, name, count_file(con, name) - before, report,
-                "record(s) with none of the fields of a provisioning event")
+                "record(s) with none of the fields of a provisioning event", times=times, unit=unit)
     report.files.append(name)
 
 
 def settle_file(
-    con: duckdb.DuckDBPyConnection, name: str, added: int, report: ImportReport, blank: str
+    con: duckdb.DuckDBPyConnection, name: str, added: int, report: ImportReport, blank: str,
+    *, times: bool = False, unit: str = "record",
 ) -> None:
-    """After a file's rows went in: refuse a non-log, drop its blank records (``blank`` names them), count."""
+    """After a file's rows went in: refuse a non-log, drop its blank records (``blank`` names them),
+    check what is left (``check_quality``), count."""
     check_is_log(con, name, added)
     empty = drop_empty(con, name)
     if empty:
         report.skipped += empty
         report.warnings.append(f"{name}: skipped {empty:,} {blank}.")
+    check_quality(con, name, report, times=times, unit=unit)
     report.records += added - empty
+
+
+def check_quality(
+    con: duckdb.DuckDBPyConnection, name: str, report: ImportReport, *, times: bool, unit: str
+) -> None:
+    """Honest results: statuses that are not Entra's (text decoded wrongly, a column mixed up) refuse
+    the file when they are most of it and warn otherwise; events without a time are counted."""
+    known = "(" + ", ".join(f"'{s}'" for s in STATUSES) + ")"
+    odd_where = f"status IS NOT NULL AND status NOT IN {known}"
+    total, odd, odd_seq, odd_example, no_time, no_time_seq, s0 = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE {odd_where}), min(seq) FILTER (WHERE {odd_where}), "
+        f"any_value(status ORDER BY seq) FILTER (WHERE {odd_where}), count(*) FILTER (WHERE time IS NULL), "
+        "min(seq) FILTER (WHERE time IS NULL), min(seq) FROM log_events WHERE source_file = ?",
+        [name],
+    ).fetchone()
+    odd_first = (odd_seq or 0) - (s0 or 0) + 1
+    no_time_first = (no_time_seq or 0) - (s0 or 0) + 1
+    if not total:
+        return
+    if odd:
+        what = (
+            f"{odd:,} of {total:,} events have a status that is not one of Entra's "
+            f"({', '.join(STATUSES)}), e.g. {odd_example[:40]!r} ({unit} {int(odd_first):,})"
+        )
+        if odd * 2 > total:
+            delete_file_rows(con, name)
+            raise LogImportError(
+                f"Not imported: {what}. The file is probably decoded wrongly or its columns are mixed up.",
+                file=name, position=f"{unit} {int(odd_first):,}",
+                hint="Save the export again as UTF-8 (CSV UTF-8 or JSON) and import that.",
+            )
+        report.warnings.append(f"{name}: {what}; they are shown as they are. Check the file.")
+    no_status = int(con.execute(
+        "SELECT count(*) FROM log_events WHERE source_file = ? AND status IS NULL", [name]
+    ).fetchone()[0])
+    if no_status * 2 > total:
+        report.warnings.append(
+            f"{name}: {no_status:,} of {total:,} events have no status — most of the file lacks the key "
+            "fields of a provisioning event. Check that this is the provisioning-log export (not the "
+            "audit or sign-in log) and that its columns are intact."
+        )
+    if times and no_time:
+        report.warnings.append(
+            f"{name}, {unit} {int(no_time_first):,}: {no_time:,} of {total:,} events have no readable "
+            "time (activityDateTime missing or not ISO 8601); they sort last. Check the export."
+        )
 
 
 def complete(
@@ -375,7 +517,12 @@ def _salvage(
     with tempfile.TemporaryDirectory(prefix="logstore-") as tmp:
         out = Path(tmp) / "salvaged.ndjson"
         state = reader.ReadState()
-        for encoding in ("utf-8-sig", "cp1252"):
+        fallback = "cp1252"
+        try:
+            fallback = text_files.detect_file(path, validate=True).codec
+        except (UndecodableText, OSError):
+            pass
+        for encoding in dict.fromkeys(("utf-8-sig", fallback)):
             state = reader.ReadState()
             try:
                 with out.open("w", encoding="utf-8") as f:
@@ -383,12 +530,15 @@ def _salvage(
                         f.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n")
                 break
             except UnicodeDecodeError as exc:
-                if encoding == "cp1252":
+                if encoding == fallback:
                     raise LogImportError(
                         f"Unreadable text encoding: {exc.reason}.", file=name, position=f"byte {exc.start:,}"
                     ) from None
-        if state.encoding == "cp1252":
-            report.warnings.append(f"{name}: not UTF-8; read as Windows-1252 — check accented names.")
+        if state.encoding not in ("utf-8", "utf-8-sig"):
+            report.warnings.append(
+                f"{name}: not UTF-8; read as {state.encoding} — check accented names; if they look wrong, "
+                "save the file again as UTF-8."
+            )
         if state.skipped:
             report.skipped += state.skipped
             report.warnings.append(f"{name}: skipped {state.skipped:,} values that are not JSON objects.")
@@ -418,8 +568,11 @@ def import_path(
     cancelled: CancelCheck = lambda: False,
     *,
     staged: bool = False,
+    date_order: str | None = None,
 ) -> ImportReport:
     """Import a file, several files, a folder, or a zip into ``con`` (schema created if needed).
+
+    ``date_order`` (``dmy``/``mdy``) overrides the day/month order decided from each CSV time column.
 
     With ``staged`` big JSON arrays only get stage 1 here; ``report.pending`` lists what ``complete``
     still has to read (the file must stay where it is until then)."""
@@ -434,7 +587,7 @@ def import_path(
             if item.kind == "csv":
                 from console.services.logstore.csv_import import import_csv_set
 
-                import_csv_set(con, item.csv, report, progress, cancelled)
+                import_csv_set(con, item.csv, report, progress, cancelled, date_order)
             else:
                 import_one(
                     con,

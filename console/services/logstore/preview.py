@@ -11,6 +11,7 @@ import json
 import tempfile
 from pathlib import Path
 
+from console.services import text_files
 from console.services.logstore import reader
 from console.services.logstore.dataset import Dataset
 from console.services.logstore.errors import LogImportError
@@ -25,7 +26,8 @@ def preview(path: Path, n: int = 200) -> Dataset | None:
             return None
         kind = reader.sniff(path)
         state = reader.ReadState()
-        records = list(itertools.islice(reader.iter_records(path, kind, state), n))
+        codec = text_files.detect_file(path).codec  # a UTF-16 export previews too (shared policy)
+        records = list(itertools.islice(reader.iter_records(path, kind, state, codec), n))
     except (OSError, UnicodeDecodeError, ValueError, LogImportError):
         return None
     if not records:

@@ -8,6 +8,7 @@ say exactly where it stopped (desktop-stack §6.4).
 
 from __future__ import annotations
 
+import codecs
 import itertools
 import json
 import re
@@ -19,6 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from console.core.errors import Cancelled
+from console.core.text_input import UndecodableText, detect
 from console.services.logstore.errors import LogImportError, NotALogError
 
 CHUNK_CHARS = 1 << 20
@@ -28,16 +30,22 @@ ZIP_MAX_RATIO = 200  # uncompressed/compressed; real JSON logs compress ~10-30x
 ZIP_MAX_TOTAL = 16 << 30
 _GRAPH_HEAD = re.compile(r'^\{\s*(?:"@odata\.[^"]*"\s*:\s*(?:"[^"]*"|null)\s*,\s*)*"value"\s*:\s*\[')
 
-ARRAY, STREAM, GRAPH = "array", "ndjson", "graph"
+ARRAY, STREAM, GRAPH, GRAPH_ARRAY = "array", "ndjson", "graph", "graph-array"
 
 
 def sniff(path: Path) -> str:
-    """``array`` (a top-level JSON array), ``graph`` (Graph pages) or ``ndjson``; else NotALogError."""
+    """``array`` (a top-level JSON array), ``graph`` (Graph pages), ``graph-array`` (an array of Graph
+    pages, as a script collecting pages writes) or ``ndjson``; else NotALogError. The head is decoded
+    by the shared encoding policy, so a UTF-16 file is recognised as what it is."""
     with path.open("rb") as f:
         head = f.read(64 * 1024)
-    text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+    try:
+        codec = detect(head).codec
+    except UndecodableText as exc:
+        raise NotALogError(exc.message, file=path.name, position=exc.position) from None
+    text = codecs.getincrementaldecoder(codec)(errors="replace").decode(head).lstrip("\ufeff \t\r\n")
     if text.startswith("["):
-        return ARRAY
+        return GRAPH_ARRAY if _GRAPH_HEAD.match(text[1:].lstrip()) else ARRAY
     if text.startswith("{"):
         if _GRAPH_HEAD.match(text) or ('"@odata' in text[:200] and '"value"' in text):
             return GRAPH
@@ -155,7 +163,8 @@ def _iter(
     lines_before = 0  # newlines in the dropped part
     eof = False
     pos = 0
-    started = kind != ARRAY
+    array = kind in (ARRAY, GRAPH_ARRAY)
+    started = not array
     first = True
 
     def more() -> bool:
@@ -185,9 +194,9 @@ def _iter(
         if pos >= len(buf):
             if more():
                 continue
-            if kind == ARRAY and started:
+            if array and started:
                 state.stop = Stop("The file ends before the closing ']' (truncated?).", where(pos))
-            elif kind == ARRAY:
+            elif array:
                 state.stop = Stop("The file is empty.", where(pos))
             return
         ch = buf[pos]
@@ -199,7 +208,7 @@ def _iter(
             started = True
             pos += 1
             continue
-        if kind == ARRAY:
+        if array:
             if ch == "]":
                 return
             if not first:
@@ -232,7 +241,7 @@ def _iter(
             return
         first = False
         pos = end
-        if isinstance(value, dict) and isinstance(value.get("value"), list) and kind == GRAPH:
+        if isinstance(value, dict) and isinstance(value.get("value"), list) and kind in (GRAPH, GRAPH_ARRAY):
             for item in value["value"]:
                 if isinstance(item, dict):
                     state.records += 1

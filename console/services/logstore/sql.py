@@ -86,9 +86,9 @@ SELECT ?::BIGINT + row_number() OVER () AS seq,
   nullif(lower(split_part(trim(coalesce(provisioningAction, action, op, method)), ' ', 1)), '') AS action,
   CASE WHEN {_P} THEN outcome ELSE lower({_INFO}->>'$.status') END AS status,
   CASE WHEN {_P} THEN error_code ELSE coalesce({_INFO}->>'$.errorInformation.errorCode',
-       {_INFO}->>'$.errorInfo.errorCode') END AS error_code,
+       {_INFO}->>'$.errorInfo.errorCode', {_INFO}->>'$.errorCode') END AS error_code,
   CASE WHEN {_P} THEN error_detail ELSE coalesce({_INFO}->>'$.errorInformation.reason',
-       {_INFO}->>'$.errorInfo.reason') END AS error_reason,
+       {_INFO}->>'$.errorInfo.reason', {_INFO}->>'$.reason') END AS error_reason,
   coalesce(sourceIdentity->>'$.id', user_id) AS source_id,
   coalesce(sourceIdentity->>'$.details.UserPrincipalName', sourceIdentity->>'$.details.userPrincipalName',
            user_name) AS source_upn,
@@ -117,15 +117,16 @@ def tolerant_from_file(fmt: str) -> tuple[str, str]:
     return TOLERANT_MAPPING, f"FROM {read_json(fmt, INPUT_COLUMNS)}"
 
 
-def tolerant_from_graph() -> tuple[str, str]:
-    """Graph pages: unnest the ``value`` arrays of every page into records, then the same mapping."""
+def tolerant_from_graph(fmt: str = "auto") -> tuple[str, str]:
+    """Graph pages (NDJSON/concatenated, or ``fmt='array'``: an array of pages): unnest the ``value``
+    arrays of every page into records, then the same mapping."""
     proj = ", ".join(
         (f"CAST(j->>'$.{k}' AS VARCHAR) AS \"{k}\"" if t == "VARCHAR" else f"j->'$.{k}' AS \"{k}\"")
         for k, t in INPUT_COLUMNS.items()
     )
     src = (
         f"FROM (SELECT {proj} FROM (SELECT unnest(from_json(value, '[\"JSON\"]')) AS j "
-        "FROM read_json(?, format='auto', records='true', columns={'value': 'JSON'}, "
+        f"FROM read_json(?, format='{fmt}', records='true', columns={{'value': 'JSON'}}, "
         "maximum_object_size=268435456)))"
     )
     return TOLERANT_MAPPING, src
@@ -148,8 +149,8 @@ INSERT INTO log_events ({', '.join(TABLE_COLUMNS)})
 SELECT ?::BIGINT + row_number() OVER (), id, activityDateTime,
   nullif(lower(split_part(trim(coalesce(provisioningAction, action)), ' ', 1)), ''),
   lower(info.status),
-  coalesce(info.errorInformation.errorCode, info.errorInfo.errorCode),
-  coalesce(info.errorInformation.reason, info.errorInfo.reason),
+  coalesce(info.errorInformation.errorCode, info.errorInfo.errorCode, info.errorCode),
+  coalesce(info.errorInformation.reason, info.errorInfo.reason, info.reason),
   sourceIdentity.id, sourceIdentity.details."{upn_key}", sourceIdentity.displayName, targetIdentity.id,
   jobId, cycleId, changeId, durationInMilliseconds, NULL::INTEGER, modifiedProperties, ?,
   NULL, NULL, NULL, NULL

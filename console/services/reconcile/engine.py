@@ -37,6 +37,7 @@ from typing import Any
 
 import duckdb
 
+from console.core import text_input
 from console.core.entra_errors import emails_in, explain, parse_error_text
 from console.core.errors import Cancelled
 from console.core.reconcile.findings import (
@@ -60,6 +61,7 @@ from console.services.reconcile.sources import (
     check_snapshot_header,
     fetch_snapshot,
     sniff_entra_export,
+    utf8_source,
 )
 
 WANT_CODES = ("entryconflict", "conflict", "uniqueness")  # Entra's push of a value collided
@@ -243,6 +245,7 @@ WHERE raw <> ''""")
         token = token or NoProgress()
         path = Path(path)
         layout = sniff_entra_export(path)
+        source = utf8_source(path, layout, self.dir)
         columns = {f"c{i}": "VARCHAR" for i in range(layout.columns)}
 
         picked = ", ".join(
@@ -258,19 +261,21 @@ SELECT coalesce(object_id, 'row:' || coalesce(lower(upn), '')) AS object_id, upn
        mail, CASE WHEN mail = upn THEN akey(upn) ELSE akey(mail) END AS mail_k,
        coalesce(display_name, '') AS display_name,
        coalesce(lower(enabled) NOT IN {off}, TRUE) AS enabled
-FROM (SELECT {picked} FROM read_csv(?, columns={columns!r}, header=false, skip=1, auto_detect=false, delim=?,
+FROM (SELECT {picked} FROM read_csv(?, columns={columns!r}, header=false, skip={1 + layout.skip},
+                                    auto_detect=false, delim=?,
                                     quote='"', escape='"'))
-""", [str(path), layout.delimiter])
+""", [str(source), layout.delimiter])
             except duckdb.InvalidInputException as exc:
                 raise _csv_error("Entra users export", path, exc) from None
             skipped = int(self.con.execute("SELECT count(*) FROM e WHERE upn IS NULL").fetchone()[0])
             self.con.execute("DELETE FROM e WHERE upn IS NULL")
             self._fill_keys("e", [("upn", "upn_k"), ("mail", "mail_k")])
             self.entra_rows = int(self.con.execute("SELECT count(*) FROM e").fetchone()[0])
-        warnings: tuple[str, ...] = ()
+        note = text_input.warning(path.name, layout.encoding)  # the log importer's words for it
+        warnings: tuple[str, ...] = (note,) if note else ()
         if skipped:
-            warnings = (f"{skipped:,} row(s) without a userPrincipalName were skipped ({path.name}).",)
-            self.warnings.extend(warnings)
+            warnings += (f"{skipped:,} row(s) without a userPrincipalName were skipped ({path.name}).",)
+        self.warnings.extend(warnings)
         token.progress(self.entra_rows, self.entra_rows, f"Loaded {self.entra_rows:,} Entra users")
         return EntraLoad(self.entra_rows, skipped, warnings)
 

@@ -8,13 +8,15 @@
   The snapshot holds personal data, so it lives only in that 0700 directory and goes with the engine.
 * **The Entra users export** ("Download users"): the header is sniffed here with the tolerant rules of
   the enable wizard's prediction (``console.core.preflight``: userPrincipalName / mail / objectId /
-  accountEnabled or blockCredential, UTF-8 with or without BOM, comma or semicolon); the rows are read
+  accountEnabled or blockCredential; encoding and delimiter by the log importer's policy,
+  ``core.text_input``: a non-UTF-8 file is read from a streamed UTF-8 copy); the rows are read
   by DuckDB, never by Python, so a million-row export costs about a second, not a minute. The wizard's
   50 MB cap is for its quick in-memory prediction only.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from collections.abc import Iterable, Iterator
@@ -22,9 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from console.core import text_input
 from console.core.errors import Cancelled, UserFacingError
 from console.core.preflight import _HEADERS, _norm  # the wizard's header rules, reused not copied
 from console.core.reconcile.findings import Account
+from console.core.text_input import UTF8, TextEncoding
+from console.services import text_files
 
 LIST_SEPARATOR = "\x1f"  # joins a user's emails inside one CSV cell (cannot occur in an address)
 SNAPSHOT_COLUMNS = (
@@ -125,6 +130,8 @@ class EntraLayout:
     columns: int
     index: dict[str, int]
     blocked_column: bool  # "blockCredential": true means disabled
+    encoding: TextEncoding = UTF8  # not UTF-8: ``utf8_source`` gives DuckDB a UTF-8 copy
+    skip: int = 0  # lines before the header (Excel's "sep=" line)
 
 
 def sniff_entra_export(path: Path) -> EntraLayout:
@@ -137,16 +144,13 @@ def sniff_entra_export(path: Path) -> EntraLayout:
                          where=str(path)) from None
     if not head.strip():
         raise InputError("The Entra users export is empty.", where=str(path))
-    cut = head.rfind(b"\n")
-    sample = head if cut < 0 or len(head) < SNIFF_BYTES else head[:cut]
-    try:
-        text = sample.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = sample[:exc.start].count(b"\n") + 1
-        raise InputError("The Entra users export is not UTF-8 text (save it as “CSV UTF-8”).",
-                         where=f"{path}, line {line}") from None
-    first = text.split("\n", 1)[0]
-    delimiter = ";" if first.count(";") > first.count(",") else ","
+    try:  # the log importer's policy (core.text_input): BOM, UTF-16, strict UTF-8, Excel's code pages
+        enc = text_files.detect_file(path, validate=True)
+    except text_input.UndecodableText as exc:
+        raise InputError(f"The Entra users export is not readable text: {exc.message} Save it again as "
+                         "“CSV UTF-8”.", where=f"{path}, {exc.position}") from None
+    text = codecs.getincrementaldecoder(enc.codec)(errors="replace").decode(head).lstrip("\ufeff")
+    first, delimiter, skip = text_input.split_header(text)
     header = next(csv.reader(io.StringIO(first), delimiter=delimiter), [])
     normalised = [_norm(h) for h in header]
     index: dict[str, int] = {}
@@ -159,4 +163,16 @@ def sniff_entra_export(path: Path) -> EntraLayout:
         raise InputError("No userPrincipalName column: is this the Entra “Download users” CSV?",
                          where=f"{path}, line 1")
     blocked = "enabled" in index and normalised[index["enabled"]] == "blockcredential"
-    return EntraLayout(delimiter=delimiter, columns=len(header), index=index, blocked_column=blocked)
+    return EntraLayout(delimiter=delimiter, columns=len(header), index=index, blocked_column=blocked,
+                       encoding=enc, skip=skip)
+
+
+def utf8_source(path: Path, layout: EntraLayout, workdir: Path) -> Path:
+    """``path`` itself when DuckDB can read it, else a UTF-8 copy in ``workdir`` (streamed)."""
+    if layout.encoding.utf8:
+        return path
+    try:
+        return text_files.utf8_copy(path, layout.encoding, workdir / "entra-users.utf8.csv")
+    except text_input.UndecodableText as exc:
+        raise InputError(f"The Entra users export is not valid {layout.encoding.label}: {exc.message}",
+                         where=f"{path}, {exc.position}") from None

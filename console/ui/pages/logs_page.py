@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console.core.dates import DMY, MDY, order_name
 from console.core.entra_errors import explain, parse_error_text, reconciliation_target
 from console.core.entra_log_schema import ACTIONS, STATUSES, modified_of, steps_of
 from console.core.errors import UserFacingError
@@ -175,8 +176,14 @@ class LogsPage(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setVisible(False)
         self.cancel_button.clicked.connect(self.cancel_active)
+        # Shown after an import whose numeric dates read the same day- and month-first (core.dates).
+        self.reorder_button = QPushButton("Re-import with the other date order")
+        self.reorder_button.setVisible(False)
+        self.reorder_button.clicked.connect(self.reimport_other_date_order)
+        self._reorder: tuple[list[Path], str] | None = None
         prog.addWidget(self.message, 1)
         prog.addWidget(self.progress)
+        prog.addWidget(self.reorder_button)
         prog.addWidget(self.cancel_button)
         outer.addLayout(prog)
 
@@ -342,14 +349,17 @@ class LogsPage(QWidget):
     def import_file(self, path: str | Path) -> Job:
         return self.import_files([path])
 
-    def import_files(self, paths: list[str] | list[Path]) -> Job:
-        """Import one file, several files chosen together (CSV download), a folder or a zip."""
+    def import_files(self, paths: list[str] | list[Path], date_order: str | None = None) -> Job:
+        """Import one file, several files chosen together (CSV download), a folder or a zip;
+        ``date_order`` (``dmy``/``mdy``) overrides the day/month order decided from CSV dates."""
         sources = [Path(p) for p in paths]
         catalog = self.catalog
         label = sources[0].name + (f" + {len(sources) - 1} more" if len(sources) > 1 else "")
+        self._reorder = None
+        self.reorder_button.setVisible(False)
 
         def work(token: CancelToken) -> Any:
-            return catalog.start_import(sources, _progress_of(token), token.cancelled)
+            return catalog.start_import(sources, _progress_of(token), token.cancelled, date_order=date_order)
 
         self._stop_live()
         self._begin("reading", f"Reading {label}…")
@@ -393,7 +403,7 @@ class LogsPage(QWidget):
 
         self._active = self._runner.run(
             work,
-            lambda info: self._on_saved(info, report),
+            lambda info: self._on_saved(info, report, list(job.sources)),
             on_failure=self._on_step_failed,
             on_progress=self._on_progress,
             on_dropped=self._on_dropped,
@@ -402,12 +412,18 @@ class LogsPage(QWidget):
             parent=self,
         )
 
-    def _on_saved(self, info: Any, report: Any) -> None:
+    def _on_saved(self, info: Any, report: Any, sources: list[Path] | None = None) -> None:
         self._end_step()
         text = f"Imported {report.records:,} events from {', '.join(report.files)}."
         if not info.complete:
             text += " Reading steps and details in the background…"
         self.message.setText(text + _warnings_text(report.warnings))
+        unsettled = [d for d in report.date_orders if not d["settled"]]
+        if unsettled and sources:  # the documented default picked the order: offer the other one
+            other = DMY if unsettled[0]["order"] == MDY else MDY
+            self._reorder = (sources, other)
+            self.reorder_button.setText(f"Re-import as {order_name(other)}")
+            self.reorder_button.setVisible(True)
         self.refresh_datasets()
         self.open_dataset(info.id)
         self.sig_imported.emit(info.id)
@@ -441,6 +457,13 @@ class LogsPage(QWidget):
         self.refresh_datasets()
         self.run_query()
         self.sig_finished.emit(ds.id)
+
+    def reimport_other_date_order(self) -> Job | None:
+        """Import the same files again with the day/month order the default did not pick."""
+        if self._reorder is None:
+            return None
+        sources, order = self._reorder
+        return self.import_files(sources, date_order=order)
 
     def cancel_active(self) -> None:
         if self._active is not None:

@@ -154,8 +154,11 @@ class ReadinessPage(WizardPage):
         c = counts(predictions)
         text = (f"Entra's default matching (userName ← userPrincipalName): {c[MATCH]} will match an existing "
                 f"account, {c[NEW]} will be created new, {c[DUPLICATE]} will become duplicates.")
-        if warnings:
-            text += f" {len(warnings)} row(s) skipped ({warnings[0]}…)."
+        skipped = [w for w in warnings if w.startswith("line ")]
+        if skipped:
+            text += f" {len(skipped)} row(s) skipped ({skipped[0]}…)."
+        for note in (w for w in warnings if not w.startswith("line ")):  # e.g. the encoding it was read in
+            text += f" Note: {note}"
         self.prediction_summary.setText(text)
         order = {DUPLICATE: 0, NEW: 1, MATCH: 2}
         rows = sorted(predictions, key=lambda p: (order[p.outcome], p.user.upn.casefold()))
