@@ -94,6 +94,13 @@ MAIL_REMOVED = "mail_removed"              # (v) the Entra user has no mail any 
 MAIL_CHANGED = "mail_changed"              # (v) the Entra user's mail is another address now
 SHARED_ADDRESS = "shared_address"          # (i)/(iv) two accounts hold the same address on the platform
 SHARED_EXTERNAL_ID = "shared_external_id"  # (ii)
+NAME_MATCH = "name_match"                  # (i) no shared key: names, local parts, dates tie the two
+
+# How sure a finding is (docs/duplicates.md §3). A finding tied by an identity key (a shared address,
+# externalId, the Entra export) is certain; a likely twin found from names alone is graded by its
+# evidence, so a namesake is never "certain" on a name.
+CERTAIN, LIKELY, POSSIBLE = "certain", "likely", "possible"
+CONFIDENCES = (CERTAIN, LIKELY, POSSIBLE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +186,9 @@ class Evidence:
 
     ``kind``: ``"key"`` (an identity key tied an account: ``key`` is ``idp_link`` / ``externalId`` /
     ``userName`` / ``email``, ``value`` the stored value), ``"entra"`` (the export row says so: ``key``
-    is the Entra attribute) or ``"log"`` (a provisioning-log event: ``key`` is its error code).
+    is the Entra attribute), ``"log"`` (a provisioning-log event: ``key`` is its error code) or
+    ``"twin"`` (a likely twin's signal: ``key`` is ``name`` / ``localPart`` / ``created`` /
+    ``lastLogin`` / ``confidence``, ``value`` says what was seen).
     """
 
     kind: str
@@ -204,6 +213,7 @@ class Finding:
     # IdP objects of these accounts that the Entra export does not contain (only with an export).
     absent_objects: frozenset[str] = field(default_factory=frozenset)
     log_events: int = 0
+    confidence: str = CERTAIN
 
     @property
     def info(self) -> ClassInfo:

@@ -62,6 +62,8 @@ def summary(cls: FindingClass, detail: str, labels: Sequence[str], value: str,
     """One line: what is wrong, with the value that tied the accounts."""
     who = _who(labels)
     if cls is F.FindingClass.MANUAL_TWIN:
+        if detail == F.NAME_MATCH:
+            return f"{who} look like one person: both named {value}, no shared address"
         return f"{who} look like one person: both hold {value}"
     if cls is F.FindingClass.SCIM_TWINS:
         return f"{who} are linked to the same Entra user (externalId {value})"

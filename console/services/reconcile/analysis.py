@@ -31,7 +31,9 @@ The rules (the class names are ``FindingClass`` values):
    default matching will link it or create a twin the next analysis finds).
 4. **Stale email**: an account linked to an Entra user whose mail is gone (and the account's email is
    not the UPN) or is another address nobody else holds → ``stale_email``.
-5. **Hygiene**: ``username_not_email`` (not reported for accounts already in another finding — the
+5. **Likely twins** (``TWIN_STEP``): a manual account and a SCIM account with the same folded display
+   name and no shared key → ``manual_twin`` (``name_match``) with a confidence and its signals.
+6. **Hygiene**: ``username_not_email`` (not reported for accounts already in another finding — the
    weaker signal) and ``no_email``.
 
 Findings found by several rules for the same accounts are one finding (the most specific class names
@@ -301,6 +303,73 @@ FROM pu WHERE merged_into_id IS NULL
   AND (emails = '' OR ({_real('e1_k')} AND {_real('un_k')} AND un_k <> e1_k))
 """)
 
+# Likely twins without a shared key (docs/duplicates.md §3): a manual account nobody links to an IdP
+# object and a SCIM-created, linked account whose display names agree after accent and case folding.
+# Only the manual side is small; the SCIM side is narrowed to the names the manual side has before any
+# pair is formed, and names shared by too many accounts (``MAX_NAME_PAIRS``) are not paired at all —
+# a "John Smith" among fifty is no evidence. Each pair's signals:
+#   local part — the manual address's local part is the SCIM userName's (``jane.doe`` ↔ ``janedoe``),
+#                or its initial + last token (``jane.doe`` ↔ ``jdoe``, ``lucia.gomez`` ↔ ``lgomez``),
+#                or the name's initial + family / given + family;
+#   one-to-one — the only manual and the only SCIM account with that name;
+#   predates   — the manual account was created before the SCIM one;
+#   both used  — both accounts logged in after the SCIM one was created: two people, most likely.
+# certain = all of local part, one-to-one, predates and not both used; likely = two of the first
+# three and not both used; possible = the rest. With an Entra export, a pair whose manual address is
+# another Entra user's UPN or mail is refuted (that account is the other person's).
+MAX_NAME_PAIRS = 16
+_LOCAL = "regexp_replace(strip_accents(lower(split_part({x}, '@', 1))), '[^a-z0-9]', '', 'g')"
+_TOKENS = "string_split_regex(strip_accents(lower(split_part({x}, '@', 1))), '[^a-z0-9]+')"
+
+
+def _local(x: str) -> str:
+    return _LOCAL.format(x=x)
+
+
+TWIN_STEP = ("likely twins", f"""
+CREATE OR REPLACE TEMP TABLE ltm AS
+SELECT * FROM (SELECT rowid AS rid, id AS uid, nkey(display_name) AS nk, display_name AS dn,
+                      coalesce(e1, user_name) AS addr, e1_k, created_at, last_login_at FROM pu
+               WHERE merged_into_id IS NULL AND external_id IS NULL AND idp_link IS NULL
+                 AND created_via <> 'scim' AND display_name IS NOT NULL)
+WHERE nk IS NOT NULL AND rid NOT IN (SELECT rid FROM sm) AND rid NOT IN (SELECT hrid FROM wh);
+CREATE OR REPLACE TEMP TABLE lts AS
+SELECT * FROM (SELECT rowid AS rid, id AS uid, nkey(display_name) AS nk, display_name AS dn, user_name,
+                      {_obj()} AS obj, created_at, last_login_at FROM pu
+               WHERE merged_into_id IS NULL AND created_via = 'scim' AND display_name IS NOT NULL
+                 AND {_obj()} IS NOT NULL)
+WHERE nk IN (SELECT nk FROM ltm) AND rid NOT IN (SELECT rid FROM sm) AND rid NOT IN (SELECT rid FROM xm);
+CREATE OR REPLACE TEMP TABLE ltp AS
+WITH nm AS (SELECT nk, count(*) AS n FROM ltm GROUP BY nk),
+     ns AS (SELECT nk, count(*) AS n FROM lts GROUP BY nk),
+     pairs AS (
+  SELECT m.rid AS mrid, m.uid AS muid, s.rid AS srid, s.uid AS suid, m.dn AS mdn, s.dn AS sdn, m.addr,
+         m.e1_k, s.user_name AS sun, s.obj, m.created_at AS mc, s.created_at AS sc, m.last_login_at AS ml,
+         s.last_login_at AS sl, nm.n = 1 AND ns.n = 1 AS one_to_one,
+         {_local('s.user_name')} AS sl_k, {_local('m.addr')} AS ml_k, {_TOKENS.format(x='m.addr')} AS mt,
+         string_split(m.nk, ' ') AS nt
+  FROM ltm m JOIN lts s USING (nk) JOIN nm USING (nk) JOIN ns USING (nk)
+  WHERE nm.n * ns.n <= {MAX_NAME_PAIRS})
+SELECT *, m_local OR init_local OR name_local AS local_agrees,
+       coalesce(mc < sc, FALSE) AS predates,
+       coalesce(ml > sc AND sl > sc, FALSE) AS both_used
+FROM (SELECT *, sl_k <> '' AND sl_k = ml_k AS m_local,
+             len(mt) >= 2 AND sl_k = left(mt[1], 1) || mt[-1] AS init_local,
+             len(nt) >= 2 AND sl_k IN (regexp_replace(left(nt[1], 1) || nt[-1], '[^a-z0-9]', '', 'g'),
+                                       regexp_replace(nt[1] || nt[-1], '[^a-z0-9]', '', 'g')) AS name_local
+      FROM pairs);
+DELETE FROM ltp
+ WHERE EXISTS (SELECT 1 FROM e WHERE e.upn_k = ltp.e1_k AND e.object_id IS DISTINCT FROM ltp.obj)
+    OR EXISTS (SELECT 1 FROM e WHERE e.mail_k = ltp.e1_k AND e.object_id IS DISTINCT FROM ltp.obj);
+CREATE OR REPLACE TEMP TABLE lt AS
+SELECT CASE WHEN muid < suid THEN muid || ',' || suid ELSE suid || ',' || muid END AS sig, *,
+       CASE WHEN both_used THEN 'possible'
+            WHEN local_agrees AND one_to_one AND predates THEN 'certain'
+            WHEN local_agrees::INT + one_to_one::INT + predates::INT >= 2 THEN 'likely'
+            ELSE 'possible' END AS confidence
+FROM ltp
+""")
+
 _DUPLICATES = "('manual_twin', 'scim_twins', 'email_collision', 'case_only')"
 _MEMBER_TEXT = "concat_ws(' ', m.user_name, replace(p.emails, chr(31), ' '), p.display_name, m.uid)"
 
@@ -331,11 +400,14 @@ UNION ALL
 SELECT uid, 'stale_email', via, e1, object_id, detail, 2, rid FROM st
 UNION ALL
 SELECT id, cls, CASE cls WHEN 'no_email' THEN 'userName' ELSE 'email' END,
-       CASE cls WHEN 'no_email' THEN user_name ELSE e1 END, obj, '', 2, rid FROM hy;
+       CASE cls WHEN 'no_email' THEN user_name ELSE e1 END, obj, '', 2, rid FROM hy
+UNION ALL
+SELECT sig, 'manual_twin', 'displayName', mdn, obj, 'name_match', 3, NULL FROM lt;
 CREATE OR REPLACE TEMP VIEW cmm AS
 SELECT pg.sig, sm.rid, sm.uid FROM pg JOIN sm USING (k)
 UNION ALL SELECT xg.sig, xm.rid, xm.id FROM xg JOIN xm USING (external_id)
-UNION ALL SELECT whs.sig, whm.rid, whm.uid FROM whs JOIN whm USING (hid) WHERE whs.n_own > 0;
+UNION ALL SELECT whs.sig, whm.rid, whm.uid FROM whs JOIN whm USING (hid) WHERE whs.n_own > 0
+UNION ALL SELECT sig, mrid, muid FROM lt UNION ALL SELECT sig, srid, suid FROM lt;
 CREATE OR REPLACE TEMP VIEW cev AS
 SELECT pg.sig, sm.rid, sm.uid, CASE WHEN sm.as_un THEN 'userName' ELSE 'email' END AS key_kind,
        sm.raw AS value
@@ -345,7 +417,23 @@ UNION ALL SELECT sig, hrid, holder, CASE WHEN as_un THEN 'userName' ELSE 'email'
 UNION ALL SELECT sig, rid, uid, key_kind, value FROM who
 UNION ALL SELECT uid, rid, uid, via, object_id FROM st
 UNION ALL SELECT uid, rid, uid, 'email', e1 FROM st
-UNION ALL SELECT id, rid, id, 'userName', user_name FROM hy
+UNION ALL SELECT id, rid, id, 'userName', user_name FROM hy;
+CREATE OR REPLACE TEMP VIEW tev AS
+SELECT sig, muid AS uid, 'name' AS signal, mdn || ' ≈ ' || sdn || ' (display names agree after accent '
+       || 'and case folding)' AS value FROM lt
+UNION ALL SELECT sig, suid, 'localPart', split_part(addr, '@', 1) || ' ↔ ' || split_part(sun, '@', 1)
+       || CASE WHEN m_local THEN ' (same local part)' WHEN init_local THEN ' (initial + last name)'
+               ELSE ' (initial/given + family name)' END FROM lt WHERE local_agrees
+UNION ALL SELECT sig, suid, 'localPart', split_part(addr, '@', 1) || ' vs ' || split_part(sun, '@', 1)
+       || ' (the local parts do not match)' FROM lt WHERE NOT local_agrees
+UNION ALL SELECT sig, muid, 'created', 'the manual account (' || coalesce(mc, '?') || ') '
+       || CASE WHEN predates THEN 'predates' ELSE 'does not predate' END || ' the SCIM account ('
+       || coalesce(sc, '?') || ')' FROM lt
+UNION ALL SELECT sig, suid, 'name', CASE WHEN one_to_one THEN 'the only manual and the only SCIM account '
+       || 'with this name' ELSE 'other accounts have this name too' END FROM lt
+UNION ALL SELECT sig, suid, 'lastLogin', CASE WHEN both_used THEN 'both accounts were used after the SCIM '
+       || 'account was created (two people?)' WHEN sl IS NULL THEN 'the SCIM account was never used'
+       ELSE 'only one of the two accounts was used since the SCIM account was created' END FROM lt
 """
 
 # One finding per set of accounts (the most specific reading wins); the weak single-account signals
@@ -358,7 +446,8 @@ FROM (
   SELECT sig, any_value(rid1) AS rid1,
          arg_min({{'cls': cf.cls, 'key_kind': cf.key_kind, 'value': cf.value, 'detail': cf.detail,
                   'obj': cf.obj}},
-                 (c.prio, CASE cf.detail WHEN 'entra_wants' THEN 0 WHEN 'log_conflict' THEN 2 ELSE 1 END,
+                 (c.prio, CASE cf.detail WHEN 'entra_wants' THEN 0 WHEN 'log_conflict' THEN 2
+                                         WHEN 'name_match' THEN 3 ELSE 1 END,
                   cf.orank, coalesce(kr.r, 9), cf.value IS NULL, coalesce(cf.value, ''),
                   coalesce(cf.obj, ''))) AS b
   FROM cf JOIN classes c USING (cls) LEFT JOIN key_rank kr ON kr.key_kind = cf.key_kind
@@ -381,10 +470,15 @@ JOIN pu p ON p.rowid = m.rid;
 CREATE OR REPLACE TABLE findings AS
 SELECT fg.fid, fg.cls, c.rank, c.severity, c.sev_rank,
        fg.key_kind, fg.value, fg.detail, fg.sig, fg.obj AS object_id, e.upn AS entra_upn,
-       e.mail AS entra_mail, n.accounts, 0 AS log_events, n.listed AS user_names
+       e.mail AS entra_mail, n.accounts, 0 AS log_events, n.listed AS user_names,
+       CASE WHEN fg.detail = 'name_match' THEN coalesce(lt.confidence, 'possible') ELSE 'certain' END
+           AS confidence,
+       CASE WHEN fg.detail = 'name_match' THEN coalesce(lt.conf_rank, 3) ELSE 1 END AS conf_rank
 FROM fg JOIN classes c USING (cls)
 JOIN {_listed('user_name', ', ', 'fmembers')} n ON n.fid = fg.fid
-LEFT JOIN ew e ON e.object_id = fg.obj;
+LEFT JOIN ew e ON e.object_id = fg.obj
+LEFT JOIN (SELECT sig, confidence, CASE confidence WHEN 'certain' THEN 1 WHEN 'likely' THEN 2 ELSE 3 END
+                  AS conf_rank FROM lt) lt ON lt.sig = fg.sig AND fg.detail = 'name_match';
 DROP TABLE IF EXISTS fsearch
 """),
 ]

@@ -15,8 +15,10 @@ Why DuckDB and not Python dicts: 1 M × 1 M is 20 s in Python and ~2–3 s here 
 
 Keys: ASCII values (nearly all) are folded by DuckDB (``lower`` + trim of ``str.strip``'s whitespace
 = casefold there); non-ASCII values are folded by Python's ``identity_key`` and joined back, so the
-SQL keys are exactly the pure rules' keys. Cancellation: a watcher thread interrupts the running
-statement within 100 ms; the engine is then unusable (the caller discards it).
+SQL keys are exactly the pure rules' keys. ``nkey`` is the likely-twin rule's name key: case and
+accents folded, spaces collapsed (``console.core.identity.fold_name`` in SQL). Cancellation: a
+watcher thread interrupts the running statement within 100 ms; the engine is then unusable (the
+caller discards it).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ import duckdb
 from console.core.entra_errors import emails_in, explain, parse_error_text
 from console.core.errors import Cancelled
 from console.core.reconcile.findings import (
+    CERTAIN,
     Account,
     EntraRecord,
     Evidence,
@@ -71,6 +74,10 @@ assert max(map(ord, ASCII_WHITESPACE)) <= 32  # so "first and last character > '
 _EMPTY_TABLES = """
 CREATE TEMP MACRO akey(x) AS
     CASE WHEN strlen(x) = length(x) AND ord(x) > 32 AND x[-1] > ' ' THEN lower(x) END;
+CREATE TEMP MACRO nfold(x) AS
+    CASE WHEN strlen(x) = length(x) THEN lower(trim(x)) ELSE strip_accents(lower(trim(x))) END;
+CREATE TEMP MACRO nkey(x) AS
+    nullif(CASE WHEN contains(x, '  ') THEN regexp_replace(nfold(x), ' +', ' ', 'g') ELSE nfold(x) END, '');
 CREATE TABLE pu (id VARCHAR, user_name VARCHAR, un_k VARCHAR, display_name VARCHAR, emails VARCHAR,
     e1 VARCHAR, e1_k VARCHAR, multi BOOLEAN, active BOOLEAN, created_via VARCHAR, version INTEGER,
     scim_id VARCHAR,
@@ -300,7 +307,8 @@ FROM (SELECT {picked} FROM read_csv(?, columns={columns!r}, header=false, skip=1
         token = token or NoProgress()
         started = time.perf_counter()
         steps = [*A.PLATFORM_STEPS, *A.ENTRA_STEPS, *A.WANTS_STEPS, A.STALE_STEP, A.HYGIENE_STEP,
-                 *A.ASSEMBLE_STEPS, A.LOG_EVIDENCE_STEP if self.log_events else A.NO_LOG_EVIDENCE_STEP,
+                 A.TWIN_STEP, *A.ASSEMBLE_STEPS,
+                 A.LOG_EVIDENCE_STEP if self.log_events else A.NO_LOG_EVIDENCE_STEP,
                  A.ABSENT_STEP if self.entra_rows else A.NO_ABSENT_STEP]
         with self.lock, self._watched(token):
             self.timings = []
@@ -329,18 +337,18 @@ FROM (SELECT {picked} FROM read_csv(?, columns={columns!r}, header=false, skip=1
         return found[0] if found else None
 
     def findings(self, ids: Iterable[str] | None = None, cls: str | Iterable[str] | None = None,
-                 text: str | None = None) -> list[Finding]:
+                 text: str | None = None, confidence: str | Iterable[str] | None = None) -> list[Finding]:
         """Findings (without their log events; :meth:`finding` has them), most specific class first."""
-        where, params = _where(ids, cls, text)
+        where, params = _where(ids, cls, text, confidence)
         if text and text.strip():
             with self.lock:
                 self.con.execute(A.SEARCH_DDL)
         return self._findings(where, params, with_logs=False)
 
     def plan(self, ids: Iterable[str] | None = None, cls: str | Iterable[str] | None = None,
-             text: str | None = None) -> Plan:
+             text: str | None = None, confidence: str | Iterable[str] | None = None) -> Plan:
         """A dry run: the exact steps that would fix these findings (all when no filter)."""
-        return build_plan(self.org_id, self.findings(ids, cls, text))
+        return build_plan(self.org_id, self.findings(ids, cls, text, confidence))
 
     def _findings(self, where: str, params: list[Any], *, with_logs: bool) -> list[Finding]:
         if self.table is None:
@@ -351,9 +359,9 @@ FROM (SELECT {picked} FROM read_csv(?, columns={columns!r}, header=false, skip=1
         with self.lock:  # the filter is evaluated once: into ``fsel``, which everything else joins
             self.con.execute("CREATE OR REPLACE TEMP TABLE fsel AS "
                              "SELECT f.fid, f.sig, f.object_id, f.cls, f.key_kind, f.value, f.detail, "
-                             f"f.log_events, f.rank FROM findings f WHERE {where}", params)
+                             f"f.log_events, f.rank, f.confidence FROM findings f WHERE {where}", params)
             base = self.con.execute(
-                "SELECT fid, cls, key_kind, value, detail, object_id, log_events FROM fsel "
+                "SELECT fid, cls, key_kind, value, detail, object_id, log_events, confidence FROM fsel "
                 "ORDER BY rank, fid").fetchall()
             if not base:
                 return []
@@ -364,6 +372,9 @@ FROM (SELECT {picked} FROM read_csv(?, columns={columns!r}, header=false, skip=1
             evidence = self.con.execute(  # the candidates' keys, collected per set of accounts (``sig``)
                 "SELECT DISTINCT s.fid, c.uid, c.key_kind, c.value FROM cev c JOIN fsel s USING (sig) "
                 "ORDER BY s.fid, c.uid, c.key_kind, c.value").fetchall()
+            twin = self.con.execute(  # a likely twin's signals (only name-matched findings have them)
+                "SELECT s.fid, t.uid, t.signal, t.value FROM tev t JOIN fsel s USING (sig) "
+                "WHERE s.detail = 'name_match' ORDER BY s.fid, t.signal, t.uid").fetchall()
             entra = self.con.execute(
                 "SELECT DISTINCT e.object_id, e.upn, e.mail, e.enabled, e.display_name FROM e "
                 "WHERE e.object_id IN (SELECT object_id FROM fsel WHERE object_id IS NOT NULL)").fetchall()
@@ -381,6 +392,8 @@ FROM (SELECT {picked} FROM read_csv(?, columns={columns!r}, header=false, skip=1
         ev_by: dict[str, list[Evidence]] = defaultdict(list)
         for fid, uid, kind, value in evidence:
             ev_by[fid].append(Evidence("key", kind, value or "", user_id=uid))
+        for fid, uid, signal, value in twin:
+            ev_by[fid].append(Evidence("twin", signal, value or "", user_id=uid))
         records = {r[0]: EntraRecord(r[0], r[1] or "", r[2] or "", bool(r[3]), r[4] or "") for r in entra}
         absent_by: dict[str, set[str]] = defaultdict(set)
         for fid, obj in absent:
@@ -391,14 +404,15 @@ FROM (SELECT {picked} FROM read_csv(?, columns={columns!r}, header=false, skip=1
                 log_by[fid].append(Evidence("log", code or (f"HTTP {http}" if http else "?"), upn or "",
                                             detail=(reason or "")[:500], event_seq=int(seq), time=ts))
         out = []
-        for fid, cls, key_kind, value, detail, obj, n_logs in base:
+        for fid, cls, key_kind, value, detail, obj, n_logs, confidence in base:
             rec = records.get(obj) if obj else None
             extra = [Evidence("entra", attr, v) for attr, v in
                      (("userPrincipalName", rec.upn), ("mail", rec.mail)) if v] if rec else []
             out.append(Finding(
                 id=fid, cls=FindingClass(cls), key=key_kind, value=value or "", accounts=tuple(accounts[fid]),
                 detail=detail or "", entra=rec, evidence=tuple([*ev_by[fid], *extra, *log_by[fid]]),
-                absent_objects=frozenset(absent_by[fid]), log_events=int(n_logs or 0)))
+                absent_objects=frozenset(absent_by[fid]), log_events=int(n_logs or 0),
+                confidence=confidence or CERTAIN))
         return out
 
 
@@ -408,8 +422,8 @@ def _trimmed(col: str) -> str:
 
 
 def _where(ids: Iterable[str] | None, cls: str | Iterable[str] | None,
-           text: str | None) -> tuple[str, list[Any]]:
-    parts, params = filter_sql(cls, text, alias="f.")
+           text: str | None, confidence: str | Iterable[str] | None = None) -> tuple[str, list[Any]]:
+    parts, params = filter_sql(cls, text, alias="f.", confidence=confidence)
     if ids is not None:
         ids = list(ids)
         parts.append(f"f.fid IN ({', '.join('?' for _ in ids) or 'NULL'})")
