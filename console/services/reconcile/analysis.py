@@ -419,8 +419,9 @@ UNION ALL SELECT uid, rid, uid, via, object_id FROM st
 UNION ALL SELECT uid, rid, uid, 'email', e1 FROM st
 UNION ALL SELECT id, rid, id, 'userName', user_name FROM hy;
 CREATE OR REPLACE TEMP VIEW tev AS
-SELECT sig, muid AS uid, 'name' AS signal, mdn || ' ≈ ' || sdn || ' (display names agree after accent '
-       || 'and case folding)' AS value FROM lt
+SELECT sig, muid AS uid, 'name' AS signal,
+       CASE WHEN mdn = sdn THEN 'both accounts are named ' || mdn
+            ELSE mdn || ' ≈ ' || sdn || ' (equal after accent and case folding)' END AS value FROM lt
 UNION ALL SELECT sig, suid, 'localPart', split_part(addr, '@', 1) || ' ↔ ' || split_part(sun, '@', 1)
        || CASE WHEN m_local THEN ' (same local part)' WHEN init_local THEN ' (initial + last name)'
                ELSE ' (initial/given + family name)' END FROM lt WHERE local_agrees
