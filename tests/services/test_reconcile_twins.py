@@ -138,3 +138,23 @@ def test_the_table_and_the_export_carry_the_confidence(tmp_path: Path) -> None:
         assert {(r["value"], r["confidence"]) for r in rows} == {("Jane Doe", "certain"),
                                                                  ("Ravi Patel", "likely")}
         assert export_findings(engine, tmp_path / "likely.csv", confidence="likely") == 1
+
+
+def test_a_manual_address_outside_the_orgs_domains_is_never_certain(tmp_path: Path) -> None:
+    accounts = [manual("m1", "maria.silva@contractor.example", "Maria Silva"),
+                scim("s1", "msilva@corp.com", "Maria Silva"),
+                manual("m2", "rp@contractor.example", "Ravi Patel"),
+                scim("s2", "ravi.p.x@corp.com", "Ravi Patel"),
+                manual("m3", "jane.doe@legacy.corp.com", "Jane Doe"), scim("s3", "jdoe@corp.com", "Jane Doe")]
+    path = tmp_path / "platform.csv"
+    write_snapshot(path, accounts)
+    with ReconcileEngine("t", workdir=tmp_path) as engine:
+        engine.load_platform_snapshot(path)
+        engine.set_org_domains(["Corp.com", "legacy.corp.com", " "])
+        engine.analyze()
+        assert twins(engine) == {frozenset({"m1", "s1"}): "likely", frozenset({"m2", "s2"}): "possible",
+                                 frozenset({"m3", "s3"}): "certain"}
+        maria = engine.finding(next(f.id for f in engine.findings() if f.value == "Maria Silva"))
+        assert maria is not None
+        assert ("domain", "the manual address is at contractor.example, none of the organisation's domains "
+                          "(a contractor or guest?)") in {(e.key, e.value) for e in maria.evidence}

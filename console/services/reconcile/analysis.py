@@ -305,18 +305,23 @@ FROM pu WHERE merged_into_id IS NULL
 
 # Likely twins without a shared key (docs/duplicates.md §3): a manual account nobody links to an IdP
 # object and a SCIM-created, linked account whose display names agree after accent and case folding.
-# Only the manual side is small; the SCIM side is narrowed to the names the manual side has before any
-# pair is formed, and names shared by too many accounts (``MAX_NAME_PAIRS``) are not paired at all —
-# a "John Smith" among fifty is no evidence. Each pair's signals:
+# Only the manual side is small; the SCIM side is one pass that counts the accounts per name the
+# manual side has (keeping at most ``MAX_NAME_PAIRS`` row ids each, integers, no strings copied), and
+# names shared by more pairs than that are not paired at all — a "John Smith" among fifty is no
+# evidence. SCIM accounts already in another duplicate finding still count as namesakes. Each pair's signals:
 #   local part — the manual address's local part is the SCIM userName's (``jane.doe`` ↔ ``janedoe``),
 #                or its initial + last token (``jane.doe`` ↔ ``jdoe``, ``lucia.gomez`` ↔ ``lgomez``),
-#                or the name's initial + family / given + family;
+#                or the name's initial + family / given + family (a number the IdP appended,
+#                ``jdoe2``, must match too: it often means another person took ``jdoe``);
 #   one-to-one — the only manual and the only SCIM account with that name;
 #   predates   — the manual account was created before the SCIM one;
+#   outside    — the org's domains are known (``od``) and the manual address is at none of them: a
+#                contractor's or guest's account, most likely another person;
 #   both used  — both accounts logged in after the SCIM one was created: two people, most likely.
-# certain = all of local part, one-to-one, predates and not both used; likely = two of the first
-# three and not both used; possible = the rest. With an Entra export, a pair whose manual address is
-# another Entra user's UPN or mail is refuted (that account is the other person's).
+# certain = local part, one-to-one and predates, not outside, not both used; likely = two of the
+# first three, not both used, and not outside unless the local part agrees; possible = the rest
+# that have a local part or a one-to-one name (a shared name alone is no finding). With an Entra
+# export, a pair whose manual address is another Entra user's UPN or mail is refuted.
 MAX_NAME_PAIRS = 16
 _LOCAL = "regexp_replace(strip_accents(lower(split_part({x}, '@', 1))), '[^a-z0-9]', '', 'g')"
 _TOKENS = "string_split_regex(strip_accents(lower(split_part({x}, '@', 1))), '[^a-z0-9]+')"
@@ -328,44 +333,57 @@ def _local(x: str) -> str:
 
 TWIN_STEP = ("likely twins", f"""
 CREATE OR REPLACE TEMP TABLE ltm AS
-SELECT * FROM (SELECT rowid AS rid, id AS uid, nkey(display_name) AS nk, display_name AS dn,
-                      coalesce(e1, user_name) AS addr, e1_k, created_at, last_login_at FROM pu
+SELECT * FROM (SELECT rowid AS rid, nkey(display_name) AS nk FROM pu
                WHERE merged_into_id IS NULL AND external_id IS NULL AND idp_link IS NULL
                  AND created_via <> 'scim' AND display_name IS NOT NULL)
 WHERE nk IS NOT NULL AND rid NOT IN (SELECT rid FROM sm) AND rid NOT IN (SELECT hrid FROM wh);
+CREATE OR REPLACE TEMP TABLE lsc AS
+SELECT nk, count(*) AS n, max(rid, {MAX_NAME_PAIRS}) AS rids
+FROM (SELECT rowid AS rid, nkey(display_name) AS nk FROM pu
+      WHERE merged_into_id IS NULL AND created_via = 'scim' AND display_name IS NOT NULL
+        AND {_obj()} IS NOT NULL)
+WHERE nk IN (SELECT nk FROM ltm) GROUP BY nk;
+CREATE OR REPLACE TEMP TABLE ltn AS
+SELECT nk, m.n = 1 AND s.n = 1 AS one_to_one
+FROM (SELECT nk, count(*) AS n FROM ltm GROUP BY nk) m JOIN lsc s USING (nk)
+WHERE m.n * s.n <= {MAX_NAME_PAIRS};
 CREATE OR REPLACE TEMP TABLE lts AS
-SELECT * FROM (SELECT rowid AS rid, id AS uid, nkey(display_name) AS nk, display_name AS dn, user_name,
-                      {_obj()} AS obj, created_at, last_login_at FROM pu
-               WHERE merged_into_id IS NULL AND created_via = 'scim' AND display_name IS NOT NULL
-                 AND {_obj()} IS NOT NULL)
-WHERE nk IN (SELECT nk FROM ltm) AND rid NOT IN (SELECT rid FROM sm) AND rid NOT IN (SELECT rid FROM xm);
+SELECT * FROM (SELECT unnest(rids) AS rid, nk FROM lsc WHERE nk IN (SELECT nk FROM ltn))
+WHERE rid NOT IN (SELECT rid FROM sm) AND rid NOT IN (SELECT rid FROM xm);
 CREATE OR REPLACE TEMP TABLE ltp AS
-WITH nm AS (SELECT nk, count(*) AS n FROM ltm GROUP BY nk),
-     ns AS (SELECT nk, count(*) AS n FROM lts GROUP BY nk),
-     pairs AS (
-  SELECT m.rid AS mrid, m.uid AS muid, s.rid AS srid, s.uid AS suid, m.dn AS mdn, s.dn AS sdn, m.addr,
-         m.e1_k, s.user_name AS sun, s.obj, m.created_at AS mc, s.created_at AS sc, m.last_login_at AS ml,
-         s.last_login_at AS sl, nm.n = 1 AND ns.n = 1 AS one_to_one,
-         {_local('s.user_name')} AS sl_k, {_local('m.addr')} AS ml_k, {_TOKENS.format(x='m.addr')} AS mt,
-         string_split(m.nk, ' ') AS nt
-  FROM ltm m JOIN lts s USING (nk) JOIN nm USING (nk) JOIN ns USING (nk)
-  WHERE nm.n * ns.n <= {MAX_NAME_PAIRS})
+WITH pairs AS (
+  SELECT m.rid AS mrid, pm.id AS muid, s.rid AS srid, ps.id AS suid, pm.display_name AS mdn,
+         ps.display_name AS sdn, coalesce(pm.e1, pm.user_name) AS addr, pm.e1_k, ps.user_name AS sun,
+         {_obj('ps')} AS obj, pm.created_at AS mc, ps.created_at AS sc, pm.last_login_at AS ml,
+         ps.last_login_at AS sl, n.one_to_one, m.nk
+  FROM (SELECT * FROM ltm WHERE nk IN (SELECT nk FROM ltn)) m JOIN ltn n USING (nk) JOIN lts s USING (nk)
+  JOIN pu pm ON pm.rowid = m.rid JOIN pu ps ON ps.rowid = s.rid),
+     keyed AS (
+  SELECT *, {_local('sun')} AS sl_k, {_local('addr')} AS ml_k, {_TOKENS.format(x='addr')} AS mt,
+         string_split(nk, ' ') AS nt FROM pairs)
 SELECT *, m_local OR init_local OR name_local AS local_agrees,
        coalesce(mc < sc, FALSE) AS predates,
-       coalesce(ml > sc AND sl > sc, FALSE) AS both_used
+       coalesce(ml > sc AND sl > sc, FALSE) AS both_used,
+       (SELECT count(*) FROM od) > 0 AND lower(split_part(addr, '@', 2)) NOT IN (SELECT d FROM od) AS outside
 FROM (SELECT *, sl_k <> '' AND sl_k = ml_k AS m_local,
              len(mt) >= 2 AND sl_k = left(mt[1], 1) || mt[-1] AS init_local,
              len(nt) >= 2 AND sl_k IN (regexp_replace(left(nt[1], 1) || nt[-1], '[^a-z0-9]', '', 'g'),
                                        regexp_replace(nt[1] || nt[-1], '[^a-z0-9]', '', 'g')) AS name_local
-      FROM pairs);
-DELETE FROM ltp
- WHERE EXISTS (SELECT 1 FROM e WHERE e.upn_k = ltp.e1_k AND e.object_id IS DISTINCT FROM ltp.obj)
-    OR EXISTS (SELECT 1 FROM e WHERE e.mail_k = ltp.e1_k AND e.object_id IS DISTINCT FROM ltp.obj);
+      FROM keyed);
+CREATE OR REPLACE TEMP TABLE ltx AS
+SELECT l.mrid, l.srid
+FROM ltp l JOIN (SELECT object_id, upn_k AS k FROM e WHERE upn_k IN (SELECT e1_k FROM ltp)
+                 UNION ALL
+                 SELECT object_id, mail_k FROM e WHERE mail_k IN (SELECT e1_k FROM ltp)) x
+  ON x.k = l.e1_k WHERE x.object_id IS DISTINCT FROM l.obj;
+DELETE FROM ltp WHERE EXISTS (SELECT 1 FROM ltx WHERE ltx.mrid = ltp.mrid AND ltx.srid = ltp.srid);
+DELETE FROM ltp WHERE NOT local_agrees AND NOT one_to_one;
 CREATE OR REPLACE TEMP TABLE lt AS
 SELECT CASE WHEN muid < suid THEN muid || ',' || suid ELSE suid || ',' || muid END AS sig, *,
        CASE WHEN both_used THEN 'possible'
-            WHEN local_agrees AND one_to_one AND predates THEN 'certain'
-            WHEN local_agrees::INT + one_to_one::INT + predates::INT >= 2 THEN 'likely'
+            WHEN local_agrees AND one_to_one AND predates AND NOT outside THEN 'certain'
+            WHEN local_agrees::INT + one_to_one::INT + predates::INT >= 2 AND (local_agrees OR NOT outside)
+                THEN 'likely'
             ELSE 'possible' END AS confidence
 FROM ltp
 """)
@@ -432,6 +450,9 @@ UNION ALL SELECT sig, muid, 'created', 'the manual account (' || coalesce(mc, '?
        || coalesce(sc, '?') || ')' FROM lt
 UNION ALL SELECT sig, suid, 'name', CASE WHEN one_to_one THEN 'the only manual and the only SCIM account '
        || 'with this name' ELSE 'other accounts have this name too' END FROM lt
+UNION ALL SELECT sig, muid, 'domain', 'the manual address is at ' || split_part(addr, '@', 2) || ', '
+       || CASE WHEN outside THEN 'none of the organisation''s domains (a contractor or guest?)'
+               ELSE 'one of the organisation''s domains' END FROM lt WHERE (SELECT count(*) FROM od) > 0
 UNION ALL SELECT sig, suid, 'lastLogin', CASE WHEN both_used THEN 'both accounts were used after the SCIM '
        || 'account was created (two people?)' WHEN sl IS NULL THEN 'the SCIM account was never used'
        ELSE 'only one of the two accounts was used since the SCIM account was created' END FROM lt

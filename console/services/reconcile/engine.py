@@ -74,10 +74,12 @@ assert max(map(ord, ASCII_WHITESPACE)) <= 32  # so "first and last character > '
 _EMPTY_TABLES = """
 CREATE TEMP MACRO akey(x) AS
     CASE WHEN strlen(x) = length(x) AND ord(x) > 32 AND x[-1] > ' ' THEN lower(x) END;
-CREATE TEMP MACRO nfold(x) AS
-    CASE WHEN strlen(x) = length(x) THEN lower(trim(x)) ELSE strip_accents(lower(trim(x))) END;
+CREATE TEMP MACRO nslow(x) AS
+    nullif(regexp_replace(trim(strip_accents(lower(x))), ' +', ' ', 'g'), '');
 CREATE TEMP MACRO nkey(x) AS
-    nullif(CASE WHEN contains(x, '  ') THEN regexp_replace(nfold(x), ' +', ' ', 'g') ELSE nfold(x) END, '');
+    CASE WHEN strlen(x) = length(x) AND NOT contains(x, '  ') AND NOT starts_with(x, ' ')
+              AND NOT ends_with(x, ' ') THEN lower(x)
+         ELSE nslow(x) END;
 CREATE TABLE pu (id VARCHAR, user_name VARCHAR, un_k VARCHAR, display_name VARCHAR, emails VARCHAR,
     e1 VARCHAR, e1_k VARCHAR, multi BOOLEAN, active BOOLEAN, created_via VARCHAR, version INTEGER,
     scim_id VARCHAR,
@@ -89,6 +91,7 @@ CREATE TABLE e (object_id VARCHAR, upn VARCHAR, upn_k VARCHAR, mail VARCHAR, mai
 CREATE TABLE ev (seq BIGINT, time VARCHAR, error_code VARCHAR, http_status INTEGER, reason VARCHAR,
     obj VARCHAR, uid_hint VARCHAR, scim_hint VARCHAR, upn VARCHAR, upn_k VARCHAR, mails VARCHAR,
     mail_ks VARCHAR, wants BOOLEAN);
+CREATE TABLE od (d VARCHAR);
 CREATE TABLE classes (cls VARCHAR, rank INTEGER, severity VARCHAR, sev_rank INTEGER, prio INTEGER);
 CREATE TABLE key_rank (key_kind VARCHAR, r INTEGER);
 """
@@ -205,9 +208,20 @@ class ReconcileEngine:
         path = self._file("platform")
         try:
             fetch_snapshot(client, self.org_id, path, token)
-            return self.load_platform_snapshot(path, token)
+            users = self.load_platform_snapshot(path, token)
         finally:
             path.unlink(missing_ok=True)
+        self.set_org_domains(client.get_org(self.org_id).domains)
+        return users
+
+    def set_org_domains(self, domains: Iterable[str]) -> None:
+        """The org's own mail domains: a likely twin's manual address elsewhere is a contractor's or
+        guest's, most likely another person (``analysis.TWIN_STEP``). Unknown (empty) = no signal."""
+        with self.lock:
+            self.con.execute("DELETE FROM od")
+            rows = sorted({d.strip().lower() for d in domains if d and d.strip()})
+            if rows:
+                self.con.executemany("INSERT INTO od VALUES (?)", [(d,) for d in rows])
 
     def load_platform_snapshot(self, path: Path | str, token: ProgressToken | None = None) -> int:
         token = token or NoProgress()
