@@ -158,3 +158,33 @@ def test_a_manual_address_outside_the_orgs_domains_is_never_certain(tmp_path: Pa
         assert maria is not None
         assert ("domain", "the manual address is at contractor.example, none of the organisation's domains "
                           "(a contractor or guest?)") in {(e.key, e.value) for e in maria.evidence}
+
+
+def test_lookalike_identities_are_a_finding_with_the_characters_shown(tmp_path: Path) -> None:
+    accounts = [
+        Account("a1", "alina@corp.com", ("alina@corp.com",)),
+        Account("a2", "\u0430lina@corp.com", ("\u0430lina@corp.com",)),       # Cyrillic а
+        Account("k1", "ikra@corp.com", ("ikra@corp.com",)),
+        Account("k2", "\u0131kra@corp.com", ("\u0131kra@corp.com",)),         # dotless ı
+        Account("z1", "zw@corp.com", ("zw@corp.com",)),
+        Account("z2", "z\u200bw@corp.com", ("z\u200bw@corp.com",)),           # zero-width space
+        Account("l1", "lucia@corp.com", ("lucia@corp.com",)),
+        Account("l2", "lucía@corp.com", ("lucía@corp.com",)),                # a real accent: not alike
+        Account("p1", "m.ray@corp.com", ("m.ray@corp.com",)),
+        Account("p2", "rn.r\u0430y@corp.com", ("rn.r\u0430y@corp.com",)),      # rn + Cyrillic а ≈ m.ray
+    ]
+    with analyse(tmp_path, accounts) as engine:
+        found = {frozenset(a.id for a in f.accounts): f for f in engine.findings(cls="lookalike")}
+        assert set(found) == {frozenset({"a1", "a2"}), frozenset({"k1", "k2"}), frozenset({"z1", "z2"}),
+                              frozenset({"p1", "p2"})}
+        alina = engine.finding(found[frozenset({"a1", "a2"})].id)
+        assert alina is not None
+        assert alina.severity == "high"
+        assert alina.summary.endswith("look alike but are different identities: \u0430lina@corp.com holds "
+                                      "confusable characters")
+        shown = [e.value for e in alina.evidence if e.kind == "lookalike"]
+        assert shown == ["\u0430lina@corp.com: 0: U+0430 CYRILLIC SMALL LETTER A"]
+        zw = engine.finding(found[frozenset({"z1", "z2"})].id)
+        assert zw is not None
+        assert "z\u200bw@corp.com: 1: U+200B ZERO WIDTH SPACE" in [e.value for e in zw.evidence]
+        assert engine.plan(cls="lookalike").api_steps == ()  # the customer decides; nothing automatic

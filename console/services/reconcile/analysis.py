@@ -388,7 +388,20 @@ SELECT CASE WHEN muid < suid THEN muid || ',' || suid ELSE suid || ',' || muid E
 FROM ltp
 """)
 
-_DUPLICATES = "('manual_twin', 'scim_twins', 'email_collision', 'case_only')"
+# Lookalikes (docs/duplicates.md §4): the keys whose UTS #39 skeleton the engine computed in Python
+# (``lka``: non-ASCII keys that can look like another; ``lkq``: the ASCII spellings of their
+# skeletons) meet the account keys; a skeleton held by two different keys of two accounts is a finding.
+LOOKALIKE_STEP = ("lookalikes", """
+CREATE OR REPLACE TEMP TABLE lkm AS
+SELECT DISTINCT ak.rid, ak.uid, ak.k, ak.raw, ak.as_un, l.skel
+FROM ak JOIN (SELECT k, skel FROM lka UNION ALL SELECT k, skel FROM lkq) l ON l.k = ak.k;
+CREATE OR REPLACE TEMP TABLE lkg AS
+SELECT skel, string_agg(DISTINCT uid, ',' ORDER BY uid) AS sig, bool_or(as_un) AS any_un,
+       coalesce(min(raw) FILTER (WHERE strlen(raw) <> length(raw)), min(raw)) AS raw
+FROM lkm GROUP BY skel HAVING count(DISTINCT k) > 1 AND count(DISTINCT uid) > 1
+""")
+
+_DUPLICATES = "('manual_twin', 'scim_twins', 'email_collision', 'case_only', 'lookalike')"
 _MEMBER_TEXT = "concat_ws(' ', m.user_name, replace(p.emails, chr(31), ' '), p.display_name, m.uid)"
 
 
@@ -420,12 +433,16 @@ UNION ALL
 SELECT id, cls, CASE cls WHEN 'no_email' THEN 'userName' ELSE 'email' END,
        CASE cls WHEN 'no_email' THEN user_name ELSE e1 END, obj, '', 2, rid FROM hy
 UNION ALL
-SELECT sig, 'manual_twin', 'displayName', mdn, obj, 'name_match', 3, NULL FROM lt;
+SELECT sig, 'manual_twin', 'displayName', mdn, obj, 'name_match', 3, NULL FROM lt
+UNION ALL
+SELECT sig, 'lookalike', CASE WHEN any_un THEN 'userName' ELSE 'email' END, raw, NULL, 'confusable', 2, NULL
+FROM lkg;
 CREATE OR REPLACE TEMP VIEW cmm AS
 SELECT pg.sig, sm.rid, sm.uid FROM pg JOIN sm USING (k)
 UNION ALL SELECT xg.sig, xm.rid, xm.id FROM xg JOIN xm USING (external_id)
 UNION ALL SELECT whs.sig, whm.rid, whm.uid FROM whs JOIN whm USING (hid) WHERE whs.n_own > 0
-UNION ALL SELECT sig, mrid, muid FROM lt UNION ALL SELECT sig, srid, suid FROM lt;
+UNION ALL SELECT sig, mrid, muid FROM lt UNION ALL SELECT sig, srid, suid FROM lt
+UNION ALL SELECT lkg.sig, lkm.rid, lkm.uid FROM lkg JOIN lkm USING (skel);
 CREATE OR REPLACE TEMP VIEW cev AS
 SELECT pg.sig, sm.rid, sm.uid, CASE WHEN sm.as_un THEN 'userName' ELSE 'email' END AS key_kind,
        sm.raw AS value
@@ -435,7 +452,9 @@ UNION ALL SELECT sig, hrid, holder, CASE WHEN as_un THEN 'userName' ELSE 'email'
 UNION ALL SELECT sig, rid, uid, key_kind, value FROM who
 UNION ALL SELECT uid, rid, uid, via, object_id FROM st
 UNION ALL SELECT uid, rid, uid, 'email', e1 FROM st
-UNION ALL SELECT id, rid, id, 'userName', user_name FROM hy;
+UNION ALL SELECT id, rid, id, 'userName', user_name FROM hy
+UNION ALL SELECT lkg.sig, lkm.rid, lkm.uid, CASE WHEN lkm.as_un THEN 'userName' ELSE 'email' END, lkm.raw
+FROM lkg JOIN lkm USING (skel);
 CREATE OR REPLACE TEMP VIEW tev AS
 SELECT sig, muid AS uid, 'name' AS signal,
        CASE WHEN mdn = sdn THEN 'both accounts are named ' || mdn

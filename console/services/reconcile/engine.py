@@ -53,6 +53,7 @@ from console.core.reconcile.plan import Plan, build_plan
 from console.core.reconcile.rules import ASCII_WHITESPACE, identity_key
 from console.services.duckdb_cancel import interruptible
 from console.services.reconcile import analysis as A  # noqa: N812
+from console.services.reconcile.lookalikes import lookalike_keys, unusual_characters
 from console.services.reconcile.results import FindingsTable, filter_sql
 from console.services.reconcile.sources import (
     LIST_SEPARATOR,
@@ -150,6 +151,7 @@ class ReconcileEngine:
         self.timings: list[tuple[str, float]] = []  # seconds per analysis step (benchmark breakdown)
         self.table: FindingsTable | None = None
         self._files = 0
+        self._non_ascii: set[str] = set()  # platform identity keys with non-ASCII characters (lookalikes)
         self.con.execute(_EMPTY_TABLES)
         self.con.executemany("INSERT INTO classes VALUES (?, ?, ?, ?, ?)", A.class_rows())
         self.con.executemany("INSERT INTO key_rank VALUES (?, ?)", A.key_rows())
@@ -187,19 +189,21 @@ class ReconcileEngine:
                          f"SELECT * FROM read_csv(?, columns={columns!r}, {_CSV})", [str(path)])
         path.unlink(missing_ok=True)
 
-    def _fill_keys(self, table: str, pairs: Sequence[tuple[str, str]]) -> None:
-        """Fold the values ``akey`` left without a key (non-ASCII, whitespace at an end) in Python."""
+    def _fill_keys(self, table: str, pairs: Sequence[tuple[str, str]]) -> list[str]:
+        """Fold the values ``akey`` left without a key (non-ASCII, whitespace at an end) in Python;
+        returns the keys that are not ASCII (the only ones a lookalike can be made of)."""
         parts = " UNION ALL ".join(
             f"SELECT {raw} AS v FROM {table} WHERE {key} IS NULL AND {raw} IS NOT NULL AND {raw} <> ''"
             for raw, key in pairs)
         values = [r[0] for r in self.con.execute(f"SELECT DISTINCT v FROM ({parts})").fetchall()]
         if not values:
-            return
-        folded = ((v, identity_key(v) or None) for v in values)
+            return []
+        folded = [(v, identity_key(v) or None) for v in values]
         self._rows_table("fm", {"raw": "VARCHAR", "k": "VARCHAR"}, folded)
         for raw, key in pairs:
             self.con.execute(f"UPDATE {table} SET {key} = fm.k FROM fm WHERE {table}.{key} IS NULL "
                              f"AND {table}.{raw} = fm.raw")
+        return [k for _v, k in folded if k and not k.isascii()]
 
     # ---- inputs
     def fetch_platform(self, client: Any, token: ProgressToken | None = None) -> int:
@@ -253,8 +257,8 @@ FROM (SELECT * EXCLUDE (display_name, emails, active), nullif(display_name, '') 
 CREATE OR REPLACE TABLE ok AS SELECT rid, uid, raw, akey(raw) AS k FROM (
   SELECT rowid AS rid, id AS uid, unnest(string_split(emails, chr(31))) AS raw FROM pu WHERE multi)
 WHERE raw <> ''""")
-            self._fill_keys("pu", [("user_name", "un_k"), ("e1", "e1_k")])
-            self._fill_keys("ok", [("raw", "k")])
+            self._non_ascii = set(self._fill_keys("pu", [("user_name", "un_k"), ("e1", "e1_k")]))
+            self._non_ascii.update(self._fill_keys("ok", [("raw", "k")]))
             self.users = int(self.con.execute("SELECT count(*) FROM pu").fetchone()[0])
         token.progress(self.users, self.users, f"Loaded {self.users:,} platform users")
         return self.users
@@ -320,8 +324,12 @@ FROM (SELECT {picked} FROM read_csv(?, columns={columns!r}, header=false, skip=1
     def analyze(self, token: ProgressToken | None = None) -> AnalysisSummary:
         token = token or NoProgress()
         started = time.perf_counter()
-        steps = [*A.PLATFORM_STEPS, *A.ENTRA_STEPS, *A.WANTS_STEPS, A.STALE_STEP, A.HYGIENE_STEP,
-                 A.TWIN_STEP, *A.ASSEMBLE_STEPS,
+        kept, ascii_side = lookalike_keys(sorted(self._non_ascii))
+        with self.lock:
+            for table, rows in (("lka", kept), ("lkq", ascii_side)):
+                self._rows_table(table, {"k": "VARCHAR", "skel": "VARCHAR"}, rows)
+        steps = [*A.PLATFORM_STEPS, A.LOOKALIKE_STEP, *A.ENTRA_STEPS, *A.WANTS_STEPS, A.STALE_STEP,
+                 A.HYGIENE_STEP, A.TWIN_STEP, *A.ASSEMBLE_STEPS,
                  A.LOG_EVIDENCE_STEP if self.log_events else A.NO_LOG_EVIDENCE_STEP,
                  A.ABSENT_STEP if self.entra_rows else A.NO_ABSENT_STEP]
         with self.lock, self._watched(token):
@@ -404,8 +412,13 @@ FROM (SELECT {picked} FROM read_csv(?, columns={columns!r}, header=false, skip=1
             d["emails"] = tuple(v for v in (d["emails"] or "").split(LIST_SEPARATOR) if v)
             accounts[row[0]].append(Account(**d))
         ev_by: dict[str, list[Evidence]] = defaultdict(list)
+        lookalike = {fid for fid, cls, *_rest in base if cls == FindingClass.LOOKALIKE}
         for fid, uid, kind, value in evidence:
             ev_by[fid].append(Evidence("key", kind, value or "", user_id=uid))
+            shown = unusual_characters(value or "") if fid in lookalike else []
+            if shown:
+                ev_by[fid].append(Evidence("lookalike", "characters", f"{value}: {'; '.join(shown)}",
+                                           user_id=uid))
         for fid, uid, signal, value in twin:
             ev_by[fid].append(Evidence("twin", signal, value or "", user_id=uid))
         records = {r[0]: EntraRecord(r[0], r[1] or "", r[2] or "", bool(r[3]), r[4] or "") for r in entra}

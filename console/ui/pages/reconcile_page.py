@@ -53,7 +53,7 @@ SHORT_LABELS = {
     FindingClass.MANUAL_TWIN: "Manual + SCIM twin", FindingClass.SCIM_TWINS: "SCIM twins",
     FindingClass.EMAIL_COLLISION: "Email collision", FindingClass.CASE_ONLY: "Case only",
     FindingClass.STALE_EMAIL: "Stale email", FindingClass.USERNAME_NOT_EMAIL: "userName ≠ email",
-    FindingClass.NO_EMAIL: "No email",
+    FindingClass.NO_EMAIL: "No email", FindingClass.LOOKALIKE: "Lookalike",
 }
 
 
