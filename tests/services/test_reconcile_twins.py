@@ -188,3 +188,31 @@ def test_lookalike_identities_are_a_finding_with_the_characters_shown(tmp_path: 
         assert zw is not None
         assert "z\u200bw@corp.com: 1: U+200B ZERO WIDTH SPACE" in [e.value for e in zw.evidence]
         assert engine.plan(cls="lookalike").api_steps == ()  # the customer decides; nothing automatic
+
+
+def test_the_live_judgement_agrees_with_the_engine(tmp_path: Path) -> None:
+    """``core.reconcile.twin_match`` (the live flag) grades the engine's pairs as the engine does."""
+    from console.core.reconcile.twin_match import judge
+
+    accounts = [
+        manual("m1", "jane.doe@corp.com", "Jane Doe"), scim("s1", "jdoe@corp.onmicrosoft.com", "JANE  DOE"),
+        manual("m2", "lucia.gomez@corp.com", "Lucia Gomez"), scim("s2", "lgomez@corp.com", "Lucía Gómez"),
+        manual("m3", "rp@corp.com", "Ravi Patel"), scim("s3", "ravi.p.x@corp.com", "Ravi Patel"),
+        manual("m4", "ken.wu@corp.com", "Ken Wu", created_at=LATER), scim("s4", "kwu@corp.com", "Ken Wu"),
+        manual("m6", "maria.silva@contractor.example", "Maria Silva"),
+        scim("s6", "msilva@corp.com", "Maria Silva"),
+    ]
+    path = tmp_path / "platform.csv"
+    write_snapshot(path, accounts)
+    with ReconcileEngine("t", workdir=tmp_path) as engine:
+        engine.load_platform_snapshot(path)
+        engine.set_org_domains(["corp.com"])
+        engine.analyze()
+        expected = twins(engine)
+    manuals = [a for a in accounts if a.created_via == "manual"]
+    live = {}
+    for new in (a for a in accounts if a.created_via == "scim"):
+        for j in judge(new, manuals, ["corp.com"]):
+            live[frozenset({new.id, j.original.id})] = j.confidence
+    assert live == expected
+    assert expected[frozenset({"m6", "s6"})] == "likely"
