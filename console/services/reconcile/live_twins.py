@@ -59,3 +59,17 @@ def check_events(api: Any, org_id: str, events: Iterable[Any]) -> list[TwinAlert
         for j in judge(new, candidates, domains)[:1]:
             alerts.append(TwinAlert(org_id, int(event.id), new, j.original, j.confidence, j.evidence))
     return alerts
+
+
+def recent_alerts(api: Any, org_id: str, *, max_creates: int = 20) -> list[TwinAlert]:
+    """For the org page: the newest ``max_creates`` SCIM creates of the log (one page), judged the
+    same way, one alert per manual account."""
+    page = api.list_log_events(org_id, limit=500)
+    creates = [e for e in page.items if _is_create(e)][:max_creates]
+    seen: set[str] = set()
+    out = []
+    for alert in check_events(api, org_id, creates):
+        if alert.original.id not in seen:
+            seen.add(alert.original.id)
+            out.append(alert)
+    return out
