@@ -48,9 +48,12 @@ def _tables() -> tuple[dict[int, str], dict[str, tuple[str, ...]]]:
             (proto,) = adjacent
             if len(neighbours[proto]) > 1 or len(proto) > 1 or proto < node:
                 table[ord(node)] = proto
+    for code in itertools.chain(range(0x30000), range(0xE0000, 0xE1000)):  # default-ignorables → dropped
+        if unicodedata.category(chr(code)) in _IGNORED and code not in table:
+            table[code] = ""
     ascii_alternatives: dict[str, list[str]] = defaultdict(list)
     for code, proto in table.items():
-        if code < 128 and proto.isascii() and chr(code) == chr(code).casefold():  # keys are casefolded
+        if proto and code < 128 and proto.isascii() and chr(code) == chr(code).casefold():  # keys casefolded
             ascii_alternatives[proto].append(chr(code))
     return table, {k: tuple(v) for k, v in ascii_alternatives.items()}
 
@@ -58,9 +61,7 @@ def _tables() -> tuple[dict[int, str], dict[str, tuple[str, ...]]]:
 def skeleton(key: str) -> str:
     """The UTS #39 skeleton of an identity key (see the module docstring)."""
     table, _alternatives = _tables()
-    text = "".join(ch for ch in unicodedata.normalize("NFD", key)
-                   if unicodedata.category(ch) not in _IGNORED)
-    return unicodedata.normalize("NFD", text.translate(table))
+    return unicodedata.normalize("NFD", unicodedata.normalize("NFD", key).translate(table))
 
 
 def ascii_preimages(skel: str, limit: int = MAX_PREIMAGES) -> list[str]:
@@ -86,16 +87,17 @@ def lookalike_keys(keys: list[str]) -> tuple[list[tuple[str, str]], list[tuple[s
     """For the non-ASCII identity keys of an org: (key, skeleton) of those that can look like another
     key, and (ASCII key, skeleton) of the ASCII spellings that would look like them.
 
-    A key can look like another only if its skeleton differs from its own NFD (it holds a confusable
-    or invisible character) or another non-ASCII key has the same skeleton; the rest (``lucía``: a
-    real accent, no lookalike of anything) are left out, so most orgs give the SQL nothing to probe."""
+    A non-ASCII key can look like an ASCII key only if its skeleton is ASCII (``аlina`` → ``alina``),
+    and like another non-ASCII key only if they share a skeleton; the rest (``lucía``, ``sørina``:
+    real letters whose skeleton stays non-ASCII, alone) are left out, so most orgs give the SQL
+    nothing to probe."""
     by_skeleton: dict[str, list[str]] = defaultdict(list)
     for key in keys:
         by_skeleton[skeleton(key)].append(key)
     kept: list[tuple[str, str]] = []
     ascii_side: list[tuple[str, str]] = []
     for skel, members in by_skeleton.items():
-        if len(members) < 2 and skel == unicodedata.normalize("NFD", members[0]):
+        if len(members) < 2 and not skel.isascii():
             continue
         kept.extend((k, skel) for k in members)
         ascii_side.extend((k, skel) for k in ascii_preimages(skel))
