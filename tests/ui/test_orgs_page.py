@@ -16,6 +16,7 @@ from console.ui.models.orgs_model import OrgsModel
 from console.ui.pages.orgs_page import OrgsPage
 from console.ui.tasks import TaskRunner
 from tests.ui.conftest import FakeAdminApi, org
+from tests.ui.test_enable_wizard import shot
 
 DEMO_ORGS = {"contoso", "fabrikam", "northwind", "tailspin"}
 
@@ -194,6 +195,7 @@ def test_real_sandbox_search_and_overview(qtbot: Any, runner: TaskRunner, sandbo
     assert flag.startswith("⚠ 3 recent SCIM account(s) look like duplicates of manual accounts (")
     assert all(name in flag for name in ("Jane Doe", "Ravi Patel", "Lucía Gómez"))
     assert flag.endswith("— Reconcile emails… to review")
+    shot(page, "org-page-twin-flag")
     assert details.org.id == "northwind"
     assert details.scim.enabled
     fields = page.overview.fields
