@@ -216,3 +216,16 @@ def test_the_live_judgement_agrees_with_the_engine(tmp_path: Path) -> None:
             live[frozenset({new.id, j.original.id})] = j.confidence
     assert live == expected
     assert expected[frozenset({"m6", "s6"})] == "likely"
+
+
+def test_on_a_generated_org_no_planted_namesake_is_certain(tmp_path: Path) -> None:
+    """The precision guard of tests/bench/bench_twins.py at a size the default run affords (seeded)."""
+    from tests.bench.bench_twins import generate, measure
+
+    accounts, truth, namesakes = generate(6_000, 80, 80, seed=11)
+    r = measure(accounts, truth, namesakes, tmp_path)
+    assert r["certain"]["namesakes"] == 0
+    assert r["certain"]["precision"] == 1.0
+    assert r["certain"]["true"] >= 20
+    assert r["certain+likely"]["recall"] >= 0.7
+    assert r["all"]["recall"] >= 0.8
