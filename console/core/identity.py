@@ -44,13 +44,3 @@ def fold_name(value: str | None) -> str:
     decomposed = unicodedata.normalize("NFKD", value)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(stripped.casefold().split())
-
-
-def fold_local(value: str | None) -> str:
-    """An address's local part (before ``@``) folded like a name, dots/dashes/underscores removed:
-    ``Jane.Doe@x`` → ``janedoe``."""
-    if not value:
-        return ""
-    local = value.rsplit("@", 1)[0] if "@" in value else value
-    local = local.split("+", 1)[0]
-    return "".join(ch for ch in fold_name(local) if ch.isalnum())

@@ -2,8 +2,8 @@
 
 Why a second copy of the rule: the engine judges a whole org in SQL, the live flag judges one SCIM
 create the moment it arrives (docs/duplicates.md §3) against the few manual accounts with that name.
-Both use the same signals and the same grading; tests/core/test_twin_match.py holds this one to the
-engine's results on the same pairs.
+Both use the same signals and the same grading; tests/services/test_reconcile_twins.py holds this one
+to the engine's results on the same pairs.
 """
 
 from __future__ import annotations

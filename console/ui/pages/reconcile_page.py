@@ -57,7 +57,8 @@ SHORT_LABELS = {
 }
 
 
-TWIN_SIGNALS = {"name": "name", "localPart": "address", "created": "created", "lastLogin": "last login"}
+TWIN_SIGNALS = {"name": "name", "localPart": "address", "created": "created", "domain": "domain",
+                "lastLogin": "last login"}
 # The confidence filter: (label, the confidences shown; empty = all).
 CONFIDENCE_CHOICES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Any confidence", ()), ("Certain", ("certain",)), ("Certain or likely", ("certain", "likely")),
