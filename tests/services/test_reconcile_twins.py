@@ -229,3 +229,19 @@ def test_on_a_generated_org_no_planted_namesake_is_certain(tmp_path: Path) -> No
     assert r["certain"]["true"] >= 20
     assert r["certain+likely"]["recall"] >= 0.7
     assert r["all"]["recall"] >= 0.8
+
+
+def test_a_twin_that_is_not_certain_is_planned_only_when_chosen(tmp_path: Path) -> None:
+    accounts = [manual("m1", "jane.doe@corp.com", "Jane Doe", work_areas=2),
+                scim("s1", "jdoe@corp.com", "Jane Doe"),
+                manual("m3", "rp@corp.com", "Ravi Patel", work_areas=2),
+                scim("s3", "ravi.p.x@corp.com", "Ravi Patel")]
+    with analyse(tmp_path, accounts) as engine:
+        likely = next(f for f in engine.findings() if f.confidence == "likely")
+        everything = engine.plan()
+        assert [s.user_id for s in everything.api_steps if s.action == "merge"] == ["s1"]
+        assert (likely.id, "a likely twin found from names alone: select it (or filter by its confidence) "
+                           "to plan it, after checking with the customer") in everything.skipped
+        chosen = engine.plan(ids=[likely.id])
+        assert [(s.action, s.user_id, s.into_user_id) for s in chosen.api_steps] == [("merge", "s3", "m3")]
+        assert [s.user_id for s in engine.plan(confidence="likely").api_steps] == ["s3"]

@@ -369,8 +369,10 @@ FROM (SELECT {picked} FROM read_csv(?, columns={columns!r}, header=false, skip=1
 
     def plan(self, ids: Iterable[str] | None = None, cls: str | Iterable[str] | None = None,
              text: str | None = None, confidence: str | Iterable[str] | None = None) -> Plan:
-        """A dry run: the exact steps that would fix these findings (all when no filter)."""
-        return build_plan(self.org_id, self.findings(ids, cls, text, confidence))
+        """A dry run: the exact steps that would fix these findings (all when no filter). Findings
+        that are not certain get steps only when chosen: by ``ids`` or by a ``confidence`` filter."""
+        return build_plan(self.org_id, self.findings(ids, cls, text, confidence),
+                          uncertain=ids is not None or bool(confidence))
 
     def _findings(self, where: str, params: list[Any], *, with_logs: bool) -> list[Finding]:
         if self.table is None:
