@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from console.commands import _confirm, _emit_json, _guarded, _json_flag, _log_catalog, _out, _store, _table
+from console.core.reconcile.findings import CONFIDENCES
 from console.scim_commands import _client, _operator
 
 SHOWN = 50  # findings / steps listed in text mode (all of them go to --json and --export)
@@ -36,6 +37,9 @@ def register(parser: argparse.ArgumentParser) -> None:
         p.add_argument("--class", dest="cls", metavar="CLASS", action="append",
                        help="only findings of this class (repeatable): manual_twin, scim_twins, "
                             "email_collision, case_only, stale_email, username_not_email, no_email")
+        p.add_argument("--confidence", metavar="LEVEL", action="append", choices=CONFIDENCES,
+                       help="only findings of this confidence (repeatable): certain, likely, possible "
+                            "(likely twins found from names alone are graded; the rest are certain)")
         _json_flag(p)
         if name in ("analyze", "plan"):
             p.add_argument("--export", metavar="FILE", type=Path,
@@ -86,7 +90,8 @@ def _analyse(args: argparse.Namespace, client: Any, token: _CliToken) -> Any:
 
 def _finding_json(f: Any) -> dict[str, Any]:
     return {"id": f.id, "class": str(f.cls), "roman": f.info.roman, "label": f.info.label,
-            "severity": f.severity, "key": f.key, "value": f.value, "detail": f.detail,
+            "severity": f.severity, "confidence": f.confidence, "key": f.key, "value": f.value,
+            "detail": f.detail,
             "summary": f.summary, "recommendation": f.recommendation,
             "accounts": [{"id": a.id, "user_name": a.user_name, "emails": list(a.emails), "active": a.active,
                           "created_via": a.created_via, "version": a.version, "external_id": a.external_id}
@@ -122,17 +127,17 @@ def _run_analyze(args: argparse.Namespace) -> int:
         engine = _analyse(args, client, _CliToken())
     try:
         if args.export:
-            n = export_findings(engine, args.export, cls=args.cls)
+            n = export_findings(engine, args.export, cls=args.cls, confidence=args.confidence)
         if args.json:
-            found = engine.findings(cls=args.cls)
+            found = engine.findings(cls=args.cls, confidence=args.confidence)
             _emit_json({"summary": engine.summary.as_dict(), "findings": [_finding_json(f) for f in found]})
             return 0
         _print_summary(engine)
-        engine.table.filter(cls=args.cls)
+        engine.table.filter(cls=args.cls, confidence=args.confidence)
         rows = engine.table.page(0, SHOWN)
         if rows:
-            _table([[r.fid, r.label.split(")")[0] + ")", r.severity, r.summary[:100]] for r in rows],
-                   ["FINDING", "CLASS", "SEVERITY", "SUMMARY"])
+            _table([[r.fid, r.label.split(")")[0] + ")", r.severity, r.confidence, r.summary[:100]]
+                    for r in rows], ["FINDING", "CLASS", "SEVERITY", "CONFIDENCE", "SUMMARY"])
         if engine.table.count() > SHOWN:
             _out(f"… {engine.table.count() - SHOWN:,} more (use --json or --export)")
         if args.export:
@@ -165,7 +170,7 @@ def _run_plan(args: argparse.Namespace) -> int:
     with _client() as client:
         engine = _analyse(args, client, _CliToken())
     try:
-        plan = engine.plan(cls=args.cls)
+        plan = engine.plan(cls=args.cls, confidence=args.confidence)
     finally:
         engine.close()
     if args.export:
@@ -206,7 +211,7 @@ def _run_apply(args: argparse.Namespace) -> int:
             else:
                 engine = _analyse(args, client, _CliToken())
                 try:
-                    plan = engine.plan(cls=args.cls)
+                    plan = engine.plan(cls=args.cls, confidence=args.confidence)
                 finally:
                     engine.close()
                 if not plan.api_steps:

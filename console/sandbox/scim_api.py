@@ -8,10 +8,15 @@ bearer tokens. Behaviour decisions (entra-facts §0–§1, §3.4, §5):
   token of a disabled org must not work). Unknown org → 404 (no log event: there is no org).
 * Every response is ``application/scim+json``; every query (also ``/Schemas`` and
   ``/ResourceTypes``) is a ListResponse; Error ``status`` is a string.
-* Users: POST 201 + Location; a POST whose ``externalId`` belongs to an existing (even inactive)
-  user of the org re-links and revives that user (201, same ``id``) instead of creating a twin
-  (§3.4 rule 10). A POST whose userName matches nobody creates a NEW account even when a manual
-  account exists under the person's other email — the duplicate the console must find (§3.1).
+* Users: POST 201 + Location. A POST whose userName (NFC, case-insensitive) exists is a 409
+  ``uniqueness``, always. A POST whose ``externalId`` belongs to an existing user of the org re-links
+  and revives that user (201, same ``id``) instead of creating a twin (§3.4 rule 10) — only when
+  that account is plausibly the same person (inactive, or names/emails agree); otherwise 409
+  naming the account (``scim_door``, docs/duplicates.md §2). A POST whose userName matches nobody
+  creates a NEW account even when a manual account exists under the person's other email — the
+  duplicate the console must find (§3.1).
+* Identity strings are NFC-normalised; invisible characters in userName/emails and values over the
+  advertised limits are refused with 400 ``invalidValue`` before any query (``scim_door``).
 * PATCH on Users → 200 with the resource; on Groups → 204 (Entra's advice, §1.3).
 * Every request is written to the provisioning log (``scim_log``), never with the token.
 """
@@ -47,6 +52,7 @@ from console.sandbox.db import (
     fold,
     utcnow,
 )
+from console.sandbox.scim_door import LIMITS_DOC, check_user_document, relink_reason
 from console.sandbox.scim_filters import (
     PYTHON_SCAN_LIMIT,
     group_sql,
@@ -324,7 +330,7 @@ def _find_by_external_id(session: Session, org_id: str, external_id: str) -> Use
 def _create_user(session: Session, ctx: Ctx) -> tuple[int, dict[str, Any], dict[str, str]]:
     if not isinstance(ctx.body, dict):
         raise ScimError(400, "invalidSyntax", "body must be a User object")
-    doc = normalise_document(ctx.body)
+    doc = check_user_document(normalise_document(ctx.body))
     for readonly in ("id", "meta", "schemas", "groups", "password"):
         doc.pop(readonly, None)
     user_name = doc.get("userName")
@@ -332,15 +338,27 @@ def _create_user(session: Session, ctx: Ctx) -> tuple[int, dict[str, Any], dict[
     external_id = doc.get("externalId") if isinstance(doc.get("externalId"), str) else None
     ctx.rec.external_id = external_id
     doc.setdefault("active", True)
+    ctx.rec.op_summary = f"POST userName={user_name}"
+    if isinstance(user_name, str) and user_name.strip():
+        # Entra POSTs only after its userName query found nobody: an existing userName is always a
+        # 409 uniqueness (RFC 7644 §3.3), also when the externalId is that user's (docs/duplicates.md §2.1).
+        check_user_name_free(session, ctx.org_id, user_name, None)
     user = _find_by_external_id(session, ctx.org_id, external_id) if external_id else None
     if user is not None:
+        reason = relink_reason(active=bool(user.active), display_name=user.display_name,
+                               given_name=user.given_name, family_name=user.family_name,
+                               emails=[e.value for e in user.emails], doc=doc)
+        if reason is None:
+            ctx.rec.op_summary = f"POST userName={user_name} (refused: externalId held by {user.user_name})"
+            raise ScimError(409, "uniqueness", (
+                f"externalId '{external_id}' already belongs to the active account '{user.user_name}' "
+                f"(id {user.scim_id}), whose names and emails differ from this request; it was not "
+                "re-linked to another person. Check the externalId mapping in Entra."))
         # §3.4 rule 10: re-link/revive the user this externalId already belongs to, never a twin.
-        ctx.rec.op_summary = f"POST userName={user_name} (re-linked existing externalId)"
+        ctx.rec.op_summary = f"POST userName={user_name} (re-linked existing externalId: {reason})"
         if apply_user_document(session, user, doc):
             service.bump_version(user)
         user.idp_link = external_id
-        if user.created_via != "scim":
-            pass  # a manual account keeps its origin; it is now linked to the IdP
     else:
         ctx.rec.op_summary = f"POST userName={user_name}"
         if not isinstance(user_name, str) or not user_name.strip():
@@ -371,7 +389,7 @@ def _replace_user(session: Session, ctx: Ctx, resource_id: str) -> tuple[int, di
     _note_user(ctx.rec, user)
     if not isinstance(ctx.body, dict):
         raise ScimError(400, "invalidSyntax", "body must be a User object")
-    doc = normalise_document(ctx.body)
+    doc = check_user_document(normalise_document(ctx.body))
     for readonly in ("id", "meta", "schemas", "groups", "password"):
         doc.pop(readonly, None)
     doc.setdefault("active", user.active)
@@ -390,7 +408,7 @@ def _patch_user(session: Session, ctx: Ctx, resource_id: str) -> tuple[int, dict
     _note_user(ctx.rec, user)
     operations = parse_operations(ctx.body)
     ctx.rec.op_summary = summarise(operations)
-    new_doc = apply_patch(user_document(user), operations)
+    new_doc = check_user_document(apply_patch(user_document(user), operations))
     if apply_user_document(session, user, new_doc):
         service.bump_version(user)
         if user.idp_link is not None and user.external_id and user.idp_link != user.external_id:
@@ -668,7 +686,8 @@ def _service_provider_config(session: Session, ctx: Ctx) -> tuple[int, dict[str,
     base = ctx.base_url()
     return 200, {
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
-        "documentationUri": "https://example.invalid/docs/scim",
+        # scim2-models forbids extra keys here, so the value limits are documented, not listed.
+        "documentationUri": LIMITS_DOC,
         "patch": {"supported": True},
         "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": True, "maxResults": MAX_COUNT},

@@ -10,7 +10,8 @@ Scenarios (what each one yields against the sandbox; see tests/sandbox/test_simu
 * ``clean`` — UPN == mail; every user is new: N creates, no duplicates.
 * ``email-mismatch`` — UPN (``jdoe@…onmicrosoft.com``) ≠ mail. Against an org whose manual accounts
   use the mail as userName, every userName query misses and Entra POSTs: N new SCIM accounts next to
-  the N manual ones — the duplicates the console's reconciler must find.
+  the N manual ones — the duplicates the console's reconciler must find. ``simulate_org`` (and the
+  CLI) creates those manual accounts first, so the incident reproduces on any org.
 * ``case-only`` — userName is the mail in different letter case. Matching is case-insensitive, so a
   pre-existing account is found and PATCHed: no duplicates.
 * ``rename-after-reset`` — a clean cycle, then every user is renamed while Entra lost its cached

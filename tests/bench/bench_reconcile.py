@@ -15,7 +15,8 @@ Python fold path). It measures
 (b) N × N **including reading both files** (goal < 3 s, < 1.5 GB peak RSS), each run in a fresh child
     process (peak RSS = its ``ru_maxrss``), against the same baseline in a child process and a warm
     ``cat`` of both files; each phase (platform read, Entra read, analysis) also against its own part
-    of the baseline;
+    of the baseline; with ``--against DIR`` also the engine of another tree (an older commit) on the
+    same files, alternating, so a change can be shown to be no slower;
 
 and checks that the engine's counts per class equal the generator's injected counts. Baseline and
 engine runs alternate, so a change of machine load hits both (house rule: report ratios; the load
@@ -31,6 +32,7 @@ import os
 import random
 import shutil
 import statistics
+import subprocess
 import sys
 import time
 import uuid
@@ -42,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.bench.bench_logs import _cat, _child  # noqa: E402 - after the path is set
 
-GENERATOR = "v1"
+GENERATOR = "v2"  # v2: every account has its person's display name (the likely-twin rule reads them)
 FIRST = ["ada", "alan", "grace", "linus", "ken", "barbara", "edsger", "margaret", "dennis", "frances", "wei",
          "priya"]
 LAST = ["lovelace", "turing", "hopper", "torvalds", "thompson", "liskov", "dijkstra", "hamilton", "chen",
@@ -78,12 +80,16 @@ engine.load_platform_snapshot(sys.argv[1])
 t_load_p = time.perf_counter()
 engine.load_entra_export(sys.argv[2])
 t_load_e = time.perf_counter()
+r0 = resource.getrusage(resource.RUSAGE_SELF)
 summary = engine.analyze()
 t_end = time.perf_counter()
+r1 = resource.getrusage(resource.RUSAGE_SELF)
+cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)  # less hurt than wall time by a busy machine
 engine.table.page(0, 200)  # the page's first screen (materialises the numbered view)
 t_page = time.perf_counter()
 print(json.dumps({"s": t_end - t, "load_platform_s": t_load_p - t, "load_entra_s": t_load_e - t_load_p,
-                  "analyze_s": t_end - t_load_e, "first_page_s": t_page - t_end, "counts": summary.counts,
+                  "analyze_s": t_end - t_load_e, "analyze_cpu_s": cpu, "first_page_s": t_page - t_end,
+                  "counts": summary.counts,
                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 engine.close()
 """
@@ -112,13 +118,15 @@ def generate(n: int, out: Path) -> tuple[Path, Path, dict[str, int]]:
     def oid() -> str:
         return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
+    name = ""
+
     def scim(user_name: str, emails: tuple[str, ...], obj: str, *, active: bool = True) -> Account:
         return Account(uid(), user_name, emails, active=active, created_via="scim", version=rng.randint(1, 9),
-                       display_name="", scim_id=oid(), external_id=obj, idp_link=obj, work_areas=1,
+                       display_name=name, scim_id=oid(), external_id=obj, idp_link=obj, work_areas=1,
                        created_at="2026-01-05T12:00:00+00:00")
 
     def manual(user_name: str, emails: tuple[str, ...]) -> Account:
-        return Account(uid(), user_name, emails, created_via="manual", version=1, display_name="",
+        return Account(uid(), user_name, emails, created_via="manual", version=1, display_name=name,
                        work_areas=2, last_login_at="2026-11-01T09:00:00+00:00",
                        created_at="2024-03-01T12:00:00+00:00")
 
@@ -173,6 +181,7 @@ def generate(n: int, out: Path) -> tuple[Path, Path, dict[str, int]]:
                 wp.writerow(snapshot_row(a))
         for j in range(n // 100):                    # platform-only accounts (contractors): no finding
             m = f"contractor{j}@contoso.com"
+            name = f"{rng.choice(FIRST).title()} {rng.choice(LAST).title()}"  # namesakes of many employees
             wp.writerow(snapshot_row(manual(m, (m,))))
     meta.write_text(json.dumps(dict(injected)))
     return platform, entra, dict(injected)
@@ -227,15 +236,24 @@ def bench_small(n: int, d: Path, runs: int) -> dict:
                                                                   "baseline": base}}
 
 
-def bench_big(n: int, d: Path, runs: int) -> dict:
+def _child_at(src: Path, code: str, *args: str) -> dict:
+    """``code`` in a fresh interpreter that imports ``console`` from ``src`` (another version's tree)."""
+    out = subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True, text=True,
+                         cwd=src, env={**os.environ, "PYTHONPATH": str(src)}).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def bench_big(n: int, d: Path, runs: int, against: Path | None = None) -> dict:
     platform, entra, expected = generate(n, d)
     size = platform.stat().st_size + entra.stat().st_size
     cat = _cat(platform, entra)
     print(f"(b) {_load()}")
-    base, ours = [], []
-    for _ in range(runs):
+    base, ours, older = [], [], []
+    for _ in range(runs):  # alternating: a change of machine load hits every variant
         base.append(_child(BASELINE, str(platform), str(entra)))
         ours.append(_child(OURS, str(platform), str(entra), str(d)))
+        if against is not None:
+            older.append(_child_at(against, OURS, str(platform), str(entra), str(d)))
 
     def med(runs_: list[dict], key: str) -> float:
         return statistics.median(r[key] for r in runs_)
@@ -256,7 +274,20 @@ def bench_big(n: int, d: Path, runs: int) -> dict:
           f"{rss / base_rss:.2f}× baseline's {base_rss:.0f} MB")
     print(f"    baseline bare DuckDB read_csv of both files {b:.2f} s; warm cat {cat:.2f} s; {_load()}")
     ok = _check(sorted(ours, key=lambda r: r["s"])[len(ours) // 2]["counts"], expected)
-    return {"n": n, "bytes": size, "ours_s": o, "ours_runs": [r["s"] for r in ours],
+    vs: dict = {}
+    if older:
+        oo, oan = med(older, "s"), med(older, "analyze_s")
+        ocpu, cpu = med(older, "analyze_cpu_s"), med(ours, "analyze_cpu_s")
+        theirs = ", ".join(f"{r['s']:.2f}" for r in older)
+        print(f"    side by side with the code in {against} (same files, alternating): theirs {oo:.2f} s "
+              f"(analyse {oan:.2f} s; runs: {theirs}), ours {o:.2f} s "
+              f"(analyse {an:.2f} s) → ours = {o / oo:.3f}× theirs total, {an / oan:.3f}× theirs analysis; "
+              f"analysis CPU time ours {cpu:.2f} s vs theirs {ocpu:.2f} s = {cpu / ocpu:.3f}×")
+        vs = {"against": str(against), "theirs_s": oo, "theirs_analyze_s": oan,
+              "theirs_runs": [r["s"] for r in older], "ours_vs_theirs": o / oo,
+              "ours_vs_theirs_analysis": an / oan, "analysis_cpu_s": cpu, "theirs_analysis_cpu_s": ocpu,
+              "ours_vs_theirs_analysis_cpu": cpu / ocpu}
+    return {"vs": vs, "n": n, "bytes": size, "ours_s": o, "ours_runs": [r["s"] for r in ours],
             "breakdown": {"load_platform_s": lp, "load_entra_s": le, "analyze_s": an, "first_page_s": fp},
             "baseline": {"s": b, "platform_s": bp, "entra_s": be, "runs": [r["s"] for r in base]},
             "peak_rss_mb": rss, "baseline_rss_mb": base_rss, "cat_s": cat, "ours_vs_read_csv": o / b,
@@ -271,6 +302,9 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--keep", action="store_true", help="keep the generated files")
     ap.add_argument("--only", choices=("small", "big"), help="run one part only")
+    ap.add_argument("--against", type=Path, metavar="DIR",
+                    help="also run (b) with the console package of another tree, e.g. an older commit "
+                         "unpacked by 'git archive COMMIT console | tar -x -C DIR'")
     a = ap.parse_args()
     d = Path(a.dir)
     d.mkdir(parents=True, exist_ok=True)
@@ -279,7 +313,7 @@ def main() -> int:
     if a.only != "big":
         results["small"] = bench_small(a.small, d, a.runs)
     if a.only != "small":
-        results["big"] = bench_big(a.n, d, a.runs)
+        results["big"] = bench_big(a.n, d, a.runs, a.against)
     results["load_average_end"] = os.getloadavg()[0]
     print(json.dumps(results, default=str))
     if not a.keep:

@@ -16,8 +16,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from console.sandbox.db import ScimToken, User
+from console.sandbox.db import ScimSettings, ScimToken, User, make_engine, make_sessionmaker
 from console.sandbox.simulate import entra_export_csv, entra_state, people, simulate_entra
+from console.sandbox.simulate_org import SimulationSetupError, simulate_org
 from tests.sandbox.scim_helpers import create_org, start_server
 
 N = 6
@@ -262,3 +263,78 @@ def test_cli_writes_the_entra_export(server: Any, tmp_path: Any) -> None:
     assert result.returncode == 0, result.stderr
     assert "conflicts=0" in result.stdout
     assert target.read_bytes().decode("utf-8") == entra_export_csv(2, scenario="mail-less")
+
+
+# ---- reproduce on demand (issue 14): the scenario makes its own "before SCIM" state
+def _pairs(org_id: str, server: Any) -> tuple[list[User], list[User]]:
+    engine = make_engine(server.db_path)
+    with make_sessionmaker(engine)() as s:
+        rows = s.scalars(select(User).where(User.org_id == org_id).options(selectinload(User.emails))).all()
+        for r in rows:
+            s.expunge(r)
+    engine.dispose()
+    return [u for u in rows if u.created_via == "manual"], [u for u in rows if u.created_via == "scim"]
+
+
+def test_cli_email_mismatch_reproduces_exactly_n_twins_on_a_fresh_org(server: Any) -> None:
+    org_id = create_org(server)  # SCIM off, no users: what a trainer starts from
+    result = _cli(server, "--org", org_id, "--scenario", "email-mismatch", "--users", "7", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["manual_created"], report["manual_existing"], report["created"]) == (7, 0, 7)
+    manual, scim = _pairs(org_id, server)
+    population = people(7, seed=1, scenario="email-mismatch")
+    assert sorted(u.user_name for u in manual) == sorted(p.mail for p in population)
+    assert sorted(u.user_name for u in scim) == sorted(p.upn for p in population)
+    by_mail = {u.user_name: u for u in manual}
+    for twin in scim:  # each SCIM account carries its manual twin's address and names
+        original = by_mail[twin.primary_email]
+        assert (original.given_name, original.family_name) == (twin.given_name, twin.family_name)
+        assert original.created_at < twin.created_at
+    engine = make_engine(server.db_path)
+    with make_sessionmaker(engine)() as s:
+        settings = s.get(ScimSettings, org_id)
+    engine.dispose()
+    assert settings is not None
+    assert settings.enabled
+    assert settings.enabled_at is not None
+    assert all(u.created_at <= settings.enabled_at for u in manual)  # they predate SCIM
+
+
+def test_cli_email_mismatch_text_output_names_the_prepared_accounts(server: Any) -> None:
+    org_id = create_org(server)
+    result = _cli(server, "--org", org_id, "--scenario", "email-mismatch", "--users", "3", "--seed", "4")
+    assert result.returncode == 0, result.stderr
+    assert "before SCIM: manual accounts created=3 already there=0" in result.stdout
+    assert "created=3 matched=0" in result.stdout
+    again = _cli(server, "--org", org_id, "--scenario", "email-mismatch", "--users", "3", "--seed", "4")
+    assert again.returncode == 0, again.stderr  # a second run: everyone is matched, no new twin
+    assert "before SCIM: manual accounts created=0 already there=3" in again.stdout
+    assert "created=0 matched=3" in again.stdout
+    manual, scim = _pairs(org_id, server)
+    assert (len(manual), len(scim)) == (3, 3)
+
+
+def test_library_reproduces_on_an_org_with_scim_already_on(server: Any, new_org: Any) -> None:
+    org = new_org()
+    run = simulate_org(server.admin_url, server.operator_token, org.org_id, scenario="email-mismatch",
+                       users=5, seed=8, domain="fabrikam.com")
+    assert run.report.ok, run.report.failures
+    assert (run.manual_created, run.report.created, run.report.matched) == (5, 5, 0)
+    manual, scim = _pairs(org.org_id, server)
+    assert {u.primary_email for u in scim} == {u.user_name for u in manual}
+    assert all(u.user_name.endswith("@fabrikam.com") for u in manual)
+    assert org.client.get("/Users").status_code == 200  # the rotation token went, the org's stayed
+
+
+def test_library_case_only_prepares_accounts_that_are_matched(server: Any) -> None:
+    org_id = create_org(server)
+    run = simulate_org(server.admin_url, server.operator_token, org_id, scenario="case-only", users=4, seed=2)
+    assert (run.manual_created, run.report.created, run.report.matched) == (4, 0, 4)
+    manual, scim = _pairs(org_id, server)
+    assert (len(manual), len(scim)) == (4, 0)
+
+
+def test_library_names_a_refused_setup_step(server: Any) -> None:
+    with pytest.raises(SimulationSetupError, match=r"cannot read SCIM state of org 'nope': HTTP 404"):
+        simulate_org(server.admin_url, server.operator_token, "nope", scenario="email-mismatch", users=1)

@@ -152,3 +152,27 @@ def test_subprocess_entry_point(server, twins) -> None:
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["summary"]["findings"] == N
     assert server.operator_token not in proc.stdout + proc.stderr
+
+
+def test_analyze_finds_northwinds_twins_without_an_export_and_filters_by_confidence(
+        env, capsys, tmp_path: Path) -> None:
+    code, out = cli(capsys, "reconcile", "analyze", "--org", "northwind", "--class", "manual_twin", "--json")
+    assert code == 0, out
+    found = json.loads(out)["findings"]
+    assert {f["value"]: f["confidence"] for f in found} == {
+        "Jane Doe": "certain", "Ravi Patel": "certain", "Lucía Gómez": "certain"}
+    jane = next(f for f in found if f["value"] == "Jane Doe")
+    assert {(e["kind"], e["key"], e["value"]) for e in jane["evidence"]} >= {
+        ("twin", "localPart", "jane.doe ↔ jdoe (initial + last name)"),
+        ("twin", "name", "the only manual and the only SCIM account with this name")}
+    code, out = cli(capsys, "reconcile", "analyze", "--org", "northwind", "--confidence", "possible")
+    assert code == 0, out
+    assert "CONFIDENCE" not in out  # nothing listed: no possible findings in northwind
+    export = tmp_path / "twins.csv"
+    code, out = cli(capsys, "reconcile", "analyze", "--org", "northwind", "--class", "manual_twin",
+                    "--confidence", "certain", "--export", str(export))
+    assert code == 0, out
+    assert "exported 3 findings" in out
+    assert "certain" in out
+    header = export.read_text(encoding="utf-8-sig").splitlines()[0]
+    assert header.endswith(",log events,confidence")

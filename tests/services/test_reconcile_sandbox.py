@@ -207,15 +207,29 @@ def test_the_seeded_northwind_org(client, tmp_path) -> None:
         (C.USERNAME_NOT_EMAIL, frozenset({"a.khan@northwind.onmicrosoft.com"})),
         (C.NO_EMAIL, frozenset({"svc-kiosk@northwind.com"})),
     }
-    with analyse(client, "northwind") as engine:
-        assert found(engine) == platform_only
+    twins = {
+        (C.MANUAL_TWIN, frozenset({"jane.doe@northwindtraders.com", "jdoe@northwind.com"})),
+        (C.MANUAL_TWIN, frozenset({"ravi.patel@northwindtraders.com", "rpatel@northwind.com"})),
+        (C.MANUAL_TWIN, frozenset({"lucia.gomez@northwindtraders.com", "lgomez@northwind.com"})),
+    }
+    with analyse(client, "northwind") as engine:  # no export, no logs: the twins from names alone
+        assert found(engine) == platform_only | twins
+        by_name = {f.value: f for f in engine.findings(cls="manual_twin")}
+        assert set(by_name) == {"Jane Doe", "Ravi Patel", "Lucía Gómez"}
+        for f in by_name.values():
+            assert (f.detail, f.key, f.confidence) == ("name_match", "displayName", "certain")
+        signals = {(e.key, e.value) for e in engine.finding(by_name["Lucía Gómez"].id).evidence}
+        assert ("localPart", "lucia.gomez ↔ lgomez (initial + last name)") in signals
+        assert ("name", "both accounts are named Lucía Gómez") in signals
+        assert ("name", "the only manual and the only SCIM account with this name") in signals
+        assert ("lastLogin", "the SCIM account was never used") in signals
+        assert {f.confidence for f in engine.findings() if f.detail != "name_match"} == {"certain"}
+        assert len(engine.findings(confidence="certain", cls="manual_twin")) == 3
+        assert engine.findings(confidence="possible") == []
     dataset = _import_org_log(client, "northwind", tmp_path)
     try:  # its provisioning log names the manual accounts the twins collided with, and the squatted address
         with analyse(client, "northwind", logs=dataset) as engine:
-            assert found(engine) == platform_only | {
-                (C.MANUAL_TWIN, frozenset({"jane.doe@northwindtraders.com", "jdoe@northwind.com"})),
-                (C.MANUAL_TWIN, frozenset({"ravi.patel@northwindtraders.com", "rpatel@northwind.com"})),
-                (C.MANUAL_TWIN, frozenset({"lucia.gomez@northwindtraders.com", "lgomez@northwind.com"})),
+            assert found(engine) == platform_only | twins | {
                 (C.EMAIL_COLLISION, frozenset({"sam.ortiz@northwind.com"})),
             }
             twin = engine.finding(next(f.id for f in engine.findings(cls="manual_twin")))

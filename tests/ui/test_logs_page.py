@@ -18,6 +18,7 @@ from console.services.paths import AppPaths
 from console.ui.pages import logs_page as page_module
 from console.ui.pages.logs_page import LogsPage, render_details
 from tests import logs_data
+from tests.ui.test_enable_wizard import shot
 
 N = 2000
 
@@ -392,3 +393,49 @@ def test_cancel_while_reading_resets_the_page(
     assert not page.cancel_button.isVisibleTo(page)
     qtbot.waitUntil(lambda: page.dataset is None, timeout=10000)  # the head preview is not left behind
     assert page.catalog.list() == []
+
+
+def test_a_scim_create_that_twins_a_manual_account_is_flagged_while_following(
+    qtbot: Any, runner: Any, tmp_path: Path, small_sandbox: SandboxServer
+) -> None:
+    import httpx
+
+    from tests.sandbox.scim_helpers import create_org, enable_scim
+
+    org_id = create_org(small_sandbox)  # domains: example.com
+    api = AdminApiClient(small_sandbox.admin_url, small_sandbox.operator_token)
+    api.create_user(org_id, {"user_name": "zoe.quill@example.com", "emails": ["zoe.quill@example.com"],
+                             "display_name": "Zoë Quill", "created_via": "manual"})
+    base, token = enable_scim(small_sandbox, org_id)
+    scim = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    page = LogsPage(AppPaths.under(tmp_path / "h"), runner, lambda: api, debounce_ms=0)
+    qtbot.addWidget(page)
+    try:
+        page.open_live(org_id)
+        qtbot.waitUntil(lambda: page.follow.isEnabled(), timeout=30000)
+        page.follow_timer.setInterval(50)
+        page.follow.setChecked(True)
+        assert not page.twin_box.isVisibleTo(page)
+        # An unrelated create raises no flag; the twin's create does, within one poll.
+        assert scim.post("/Users", json={"userName": "other@example.com", "displayName": "Other Person",
+                                         "externalId": "o-1"}).status_code == 201
+        with qtbot.waitSignal(page.sig_twin_alert, timeout=15000) as blocker:
+            assert scim.post("/Users", json={
+                "userName": "zquill@example.com", "displayName": "Zoë Quill", "externalId": "o-2",
+                "emails": [{"value": "zquill@example.com", "type": "work"}]}).status_code == 201
+        assert blocker.args == ["Possible duplicate of Zoë Quill (zoe.quill@example.com, manual): SCIM just "
+                                "created zquill@example.com — certain; open in Reconciliation"]
+        assert page.twin_box.isVisibleTo(page)
+        page.resize(1200, 700)
+        shot(page, "logs-live-twin-flag")
+        assert "zoe ↔ zquill" not in page.twin_alert.toolTip()
+        assert "zoe.quill ↔ zquill (the address matches)" in page.twin_alert.toolTip()
+        with qtbot.waitSignal(page.sig_open_reconciliation) as opened:
+            page.twin_open.click()
+        assert opened.args == [{"org_id": org_id, "upn": "zquill@example.com",
+                                "email": "zoe.quill@example.com"}]
+    finally:
+        page.follow.setChecked(False)
+        qtbot.waitUntil(lambda: not page._polling, timeout=10000)
+        scim.close()
+        api.close()

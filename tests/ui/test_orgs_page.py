@@ -16,6 +16,7 @@ from console.ui.models.orgs_model import OrgsModel
 from console.ui.pages.orgs_page import OrgsPage
 from console.ui.tasks import TaskRunner
 from tests.ui.conftest import FakeAdminApi, org
+from tests.ui.test_enable_wizard import shot
 
 DEMO_ORGS = {"contoso", "fabrikam", "northwind", "tailspin"}
 
@@ -185,9 +186,16 @@ def test_real_sandbox_search_and_overview(qtbot: Any, runner: TaskRunner, sandbo
     with qtbot.waitSignal(page.sig_orgs_loaded, timeout=20000):
         page.reload()
     assert _ids(page) == ["northwind"]
-    with qtbot.waitSignal(page.overview.sig_org_loaded, timeout=20000) as loaded:
+    with qtbot.waitSignal(page.overview.sig_org_loaded, timeout=20000) as loaded, \
+            qtbot.waitSignal(page.overview.sig_twins_checked, timeout=20000) as twins:
         page.open_org_at(0)
     details = loaded.args[0]
+    assert twins.args == [3]  # the seeded log's creates of Jane Doe's, Ravi Patel's and Lucía Gómez's twins
+    flag = page.overview.twin_status.text()
+    assert flag.startswith("⚠ 3 recent SCIM account(s) look like duplicates of manual accounts (")
+    assert all(name in flag for name in ("Jane Doe", "Ravi Patel", "Lucía Gómez"))
+    assert flag.endswith("— Reconcile emails… to review")
+    shot(page, "org-page-twin-flag")
     assert details.org.id == "northwind"
     assert details.scim.enabled
     fields = page.overview.fields

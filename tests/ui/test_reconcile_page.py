@@ -76,7 +76,7 @@ def test_northwind_findings_filter_sort_details_and_export(qtbot, page, tmp_path
 
     names = [r.user_names for r in page.model.loaded_rows()]
     with qtbot.waitSignal(page.sig_query_done, timeout=TIMEOUT):
-        page._on_header_clicked(4)  # Accounts, ascending (SQL sort)
+        page._on_header_clicked(5)  # Accounts, ascending (SQL sort)
     assert [r.user_names for r in page.model.loaded_rows()] == sorted(names)
 
     needle = page.model.loaded_rows()[0].user_names.split(", ")[0].split(" (")[0]
@@ -99,6 +99,30 @@ def test_northwind_findings_filter_sort_details_and_export(qtbot, page, tmp_path
     qtbot.waitUntil(lambda: "Exported" in page.status.text(), timeout=TIMEOUT)
     with zipfile.ZipFile(out) as z:
         assert "<f>" not in z.read("xl/worksheets/sheet1.xml").decode()
+
+
+def test_northwind_twins_without_an_export_show_their_confidence_and_filter(qtbot, page) -> None:
+    analysed(qtbot, page, "northwind")
+    with qtbot.waitSignal(page.sig_query_done, timeout=TIMEOUT):
+        page.chips["manual_twin"].setChecked(True)
+    rows = page.model.loaded_rows()
+    assert {r.value: r.confidence for r in rows} == {
+        "Jane Doe": "certain", "Ravi Patel": "certain", "Lucía Gómez": "certain"}
+    assert {page.model.index(i, 2).data() for i in range(len(rows))} == {"certain"}  # the Confidence column
+    jane = next(i for i, r in enumerate(rows) if r.value == "Jane Doe")
+    with qtbot.waitSignal(page.sig_finding_shown, timeout=TIMEOUT):
+        page.table.selectRow(jane)
+    text = page.details.toPlainText()
+    assert "(i) Manual account + SCIM twin — high severity, certain" in text
+    assert "Why it is certain (no shared address; names, addresses and dates):" in text
+    assert "  • address: jane.doe ↔ jdoe (initial + last name)" in text
+    shot(page, "reconcile-likely-twins")
+    with qtbot.waitSignal(page.sig_query_done, timeout=TIMEOUT) as blocker:
+        page.confidence.setCurrentIndex(page.confidence.findText("Possible"))
+    assert blocker.args == [0]
+    with qtbot.waitSignal(page.sig_query_done, timeout=TIMEOUT) as blocker:
+        page.confidence.setCurrentIndex(page.confidence.findText("Certain or likely"))
+    assert blocker.args == [3]
 
 
 def test_plan_apply_with_confirmation_audited_and_a_conflict_stops_one_item(

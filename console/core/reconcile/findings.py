@@ -30,6 +30,7 @@ class FindingClass(StrEnum):
     STALE_EMAIL = "stale_email"              # (v) the platform kept an address Entra removed or changed
     USERNAME_NOT_EMAIL = "username_not_email"  # (vi) userName ≠ primary email: a future duplicate
     NO_EMAIL = "no_email"                    # (vii) an account without any email
+    LOOKALIKE = "lookalike"                  # (viii) identities equal after confusable folding (UTS #39)
 
 
 HIGH, MEDIUM, LOW = "high", "medium", "low"
@@ -48,7 +49,7 @@ class ClassInfo:
         return ROMAN.index(self.roman) + 1
 
 
-ROMAN = ("i", "ii", "iii", "iv", "v", "vi", "vii")
+ROMAN = ("i", "ii", "iii", "iv", "v", "vi", "vii", "viii")
 
 CLASS_INFO: dict[FindingClass, ClassInfo] = {
     FindingClass.MANUAL_TWIN: ClassInfo(
@@ -72,6 +73,10 @@ CLASS_INFO: dict[FindingClass, ClassInfo] = {
     FindingClass.NO_EMAIL: ClassInfo(
         "vii", "No email", LOW,
         "Mail-less users cannot be matched by email and get no notifications (§3.4 rule 2)."),
+    FindingClass.LOOKALIKE: ClassInfo(
+        "viii", "Lookalike identities (confusable characters)", HIGH,
+        "Two identities that render alike (a Cyrillic а, a dotless ı, a zero-width space) are different "
+        "accounts: a spoofing attempt or a copy-paste accident (docs/duplicates.md §4)."),
 }
 
 # When one set of accounts is found by several rules, the most specific class names it.
@@ -79,6 +84,7 @@ CLASS_PRIORITY = (
     FindingClass.SCIM_TWINS,
     FindingClass.EMAIL_COLLISION,
     FindingClass.CASE_ONLY,
+    FindingClass.LOOKALIKE,
     FindingClass.MANUAL_TWIN,
     FindingClass.STALE_EMAIL,
     FindingClass.USERNAME_NOT_EMAIL,
@@ -94,6 +100,14 @@ MAIL_REMOVED = "mail_removed"              # (v) the Entra user has no mail any 
 MAIL_CHANGED = "mail_changed"              # (v) the Entra user's mail is another address now
 SHARED_ADDRESS = "shared_address"          # (i)/(iv) two accounts hold the same address on the platform
 SHARED_EXTERNAL_ID = "shared_external_id"  # (ii)
+CONFUSABLE = "confusable"                  # (viii) equal UTS #39 skeletons, different keys
+NAME_MATCH = "name_match"                  # (i) no shared key: names, local parts, dates tie the two
+
+# How sure a finding is (docs/duplicates.md §3). A finding tied by an identity key (a shared address,
+# externalId, the Entra export) is certain; a likely twin found from names alone is graded by its
+# evidence, so a namesake is never "certain" on a name.
+CERTAIN, LIKELY, POSSIBLE = "certain", "likely", "possible"
+CONFIDENCES = (CERTAIN, LIKELY, POSSIBLE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +193,10 @@ class Evidence:
 
     ``kind``: ``"key"`` (an identity key tied an account: ``key`` is ``idp_link`` / ``externalId`` /
     ``userName`` / ``email``, ``value`` the stored value), ``"entra"`` (the export row says so: ``key``
-    is the Entra attribute) or ``"log"`` (a provisioning-log event: ``key`` is its error code).
+    is the Entra attribute), ``"log"`` (a provisioning-log event: ``key`` is its error code) or
+    ``"twin"`` (a likely twin's signal: ``key`` is ``name`` / ``localPart`` / ``created`` /
+    ``domain`` / ``lastLogin``, ``value`` says what was seen) or ``"lookalike"`` (``value`` lists the
+    characters of one account's identity that make it look like another's).
     """
 
     kind: str
@@ -204,6 +221,7 @@ class Finding:
     # IdP objects of these accounts that the Entra export does not contain (only with an export).
     absent_objects: frozenset[str] = field(default_factory=frozenset)
     log_events: int = 0
+    confidence: str = CERTAIN
 
     @property
     def info(self) -> ClassInfo:

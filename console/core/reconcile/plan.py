@@ -213,8 +213,12 @@ def steps_for(f: Finding) -> list[PlannedStep]:
 _ORDER = {RELEASE_EMAIL: 0, CLEAR_IDP_LINK: 1, SET_PRIMARY_EMAIL: 2, MERGE: 3, ADVICE: 4}
 
 
-def build_plan(org_id: str, findings: Iterable[Finding]) -> Plan:
-    """The plan for ``findings`` (of one org), most specific classes first."""
+def build_plan(org_id: str, findings: Iterable[Finding], *, uncertain: bool = False) -> Plan:
+    """The plan for ``findings`` (of one org), most specific classes first.
+
+    A finding that is not certain (a likely twin found from names alone) gets platform steps only
+    with ``uncertain`` — the operator selected it, or filtered by its confidence — never as part of
+    "plan everything": merging two people who only share a name cannot be undone by Entra."""
     ordered = sorted(findings, key=lambda f: (F.CLASS_PRIORITY.index(f.cls), f.id))
     steps: list[PlannedStep] = []
     skipped: list[tuple[str, str]] = []
@@ -224,6 +228,10 @@ def build_plan(org_id: str, findings: Iterable[Finding]) -> Plan:
     matching = False
     for f in ordered:
         classes[f.id] = str(f.cls)
+        if f.confidence != F.CERTAIN and not uncertain:
+            skipped.append((f.id, f"a {f.confidence} twin found from names alone: select it (or filter by "
+                                  "its confidence) to plan it, after checking with the customer"))
+            continue
         mine = sorted(steps_for(f), key=lambda s: _ORDER[s.action])
         if not mine:
             skipped.append((f.id, "no platform change: " + f.recommendation))

@@ -62,6 +62,8 @@ def summary(cls: FindingClass, detail: str, labels: Sequence[str], value: str,
     """One line: what is wrong, with the value that tied the accounts."""
     who = _who(labels)
     if cls is F.FindingClass.MANUAL_TWIN:
+        if detail == F.NAME_MATCH:
+            return f"{who} look like one person: both named {value}, no shared address"
         return f"{who} look like one person: both hold {value}"
     if cls is F.FindingClass.SCIM_TWINS:
         return f"{who} are linked to the same Entra user (externalId {value})"
@@ -79,6 +81,8 @@ def summary(cls: FindingClass, detail: str, labels: Sequence[str], value: str,
         return f"{who} has {value}; Entra says {entra_mail or '?'}"
     if cls is F.FindingClass.USERNAME_NOT_EMAIL:
         return f"{who}: userName differs from the primary email {value}"
+    if cls is F.FindingClass.LOOKALIKE:
+        return f"{who} look alike but are different identities: {value} holds confusable characters"
     return f"{who} has no email"
 
 
@@ -105,6 +109,10 @@ def recommendation_for(cls: FindingClass, detail: str, entra_mail: str | None = 
             return ("Entra removed this user's mail but never sends a clear: release the stale address "
                     "(placeholder) so it cannot collide with whoever gets it next.")
         return "Set the primary email to the address Entra has now (the old one stays as a secondary)."
+    if cls is F.FindingClass.LOOKALIKE:
+        return ("Ask the customer which identity is real: a lookalike is a spoofing attempt or a copy-paste "
+                "accident. Rename or merge the wrong account by hand once they confirm; the SCIM door now "
+                "refuses invisible characters, but letters of other scripts are legal in names.")
     if cls is F.FindingClass.USERNAME_NOT_EMAIL:
         return ("No platform change needed now. Keep the IdP link; match on objectId → externalId so a lost "
                 "link or a mapping change cannot create a twin; for a manual account, align its userName "

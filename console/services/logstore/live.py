@@ -90,11 +90,14 @@ def load_older(
     return added, next_cursor
 
 
-def poll(api: Any, org_id: str, ds: Dataset) -> int:
-    """Follow mode: append events newer than the newest one we have; returns how many arrived."""
+def poll(api: Any, org_id: str, ds: Dataset, on_events: Callable[[list[Any]], None] | None = None) -> int:
+    """Follow mode: append events newer than the newest one we have; returns how many arrived.
+    ``on_events`` sees each batch (the live twin check reads the SCIM creates among them)."""
     added = 0
     while True:
         batch = api.tail_log(org_id, ds.max_event_number(), limit=PAGE_SIZE)
         added += _insert(ds, batch, org_id)
+        if on_events is not None and batch:
+            on_events(list(batch))
         if len(batch) < PAGE_SIZE:
             return added

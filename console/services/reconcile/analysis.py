@@ -31,7 +31,9 @@ The rules (the class names are ``FindingClass`` values):
    default matching will link it or create a twin the next analysis finds).
 4. **Stale email**: an account linked to an Entra user whose mail is gone (and the account's email is
    not the UPN) or is another address nobody else holds → ``stale_email``.
-5. **Hygiene**: ``username_not_email`` (not reported for accounts already in another finding — the
+5. **Likely twins** (``TWIN_STEP``): a manual account and a SCIM account with the same folded display
+   name and no shared key → ``manual_twin`` (``name_match``) with a confidence and its signals.
+6. **Hygiene**: ``username_not_email`` (not reported for accounts already in another finding — the
    weaker signal) and ``no_email``.
 
 Findings found by several rules for the same accounts are one finding (the most specific class names
@@ -301,7 +303,105 @@ FROM pu WHERE merged_into_id IS NULL
   AND (emails = '' OR ({_real('e1_k')} AND {_real('un_k')} AND un_k <> e1_k))
 """)
 
-_DUPLICATES = "('manual_twin', 'scim_twins', 'email_collision', 'case_only')"
+# Likely twins without a shared key (docs/duplicates.md §3): a manual account nobody links to an IdP
+# object and a SCIM-created, linked account whose display names agree after accent and case folding.
+# Only the manual side is small; the SCIM side is one pass that counts the accounts per name the
+# manual side has (keeping at most ``MAX_NAME_PAIRS`` row ids each, integers, no strings copied), and
+# names shared by more pairs than that are not paired at all — a "John Smith" among fifty is no
+# evidence. SCIM accounts already in another duplicate finding still count as namesakes. Each pair's signals:
+#   local part — the manual address's local part is the SCIM userName's (``jane.doe`` ↔ ``janedoe``),
+#                or its initial + last token (``jane.doe`` ↔ ``jdoe``, ``lucia.gomez`` ↔ ``lgomez``),
+#                or the name's initial + family / given + family (a number the IdP appended,
+#                ``jdoe2``, must match too: it often means another person took ``jdoe``);
+#   one-to-one — the only manual and the only SCIM account with that name;
+#   predates   — the manual account was created before the SCIM one;
+#   outside    — the org's domains are known (``od``) and the manual address is at none of them: a
+#                contractor's or guest's account, most likely another person;
+#   both used  — both accounts logged in after the SCIM one was created: two people, most likely.
+# certain = local part, one-to-one and predates, not outside, not both used; likely = two of the
+# first three, not both used, and not outside unless the local part agrees; possible = the rest
+# that have a local part or a one-to-one name (a shared name alone is no finding). With an Entra
+# export, a pair whose manual address is another Entra user's UPN or mail is refuted.
+MAX_NAME_PAIRS = 16
+_LOCAL = "regexp_replace(strip_accents(lower(split_part({x}, '@', 1))), '[^a-z0-9]', '', 'g')"
+_TOKENS = "string_split_regex(strip_accents(lower(split_part({x}, '@', 1))), '[^a-z0-9]+')"
+
+
+def _local(x: str) -> str:
+    return _LOCAL.format(x=x)
+
+
+TWIN_STEP = ("likely twins", f"""
+CREATE OR REPLACE TEMP TABLE ltm AS
+SELECT * FROM (SELECT rowid AS rid, nkey(display_name) AS nk FROM pu
+               WHERE merged_into_id IS NULL AND external_id IS NULL AND idp_link IS NULL
+                 AND created_via <> 'scim' AND display_name IS NOT NULL)
+WHERE nk IS NOT NULL AND rid NOT IN (SELECT rid FROM sm) AND rid NOT IN (SELECT hrid FROM wh);
+CREATE OR REPLACE TEMP TABLE lsc AS
+SELECT nk, count(*) AS n, max(rid, {MAX_NAME_PAIRS}) AS rids
+FROM (SELECT rowid AS rid, nkey(display_name) AS nk FROM pu
+      WHERE merged_into_id IS NULL AND created_via = 'scim' AND display_name IS NOT NULL
+        AND {_obj()} IS NOT NULL)
+WHERE nk IN (SELECT nk FROM ltm) GROUP BY nk;
+CREATE OR REPLACE TEMP TABLE ltn AS
+SELECT nk, m.n = 1 AND s.n = 1 AS one_to_one
+FROM (SELECT nk, count(*) AS n FROM ltm GROUP BY nk) m JOIN lsc s USING (nk)
+WHERE m.n * s.n <= {MAX_NAME_PAIRS};
+CREATE OR REPLACE TEMP TABLE lts AS
+SELECT * FROM (SELECT unnest(rids) AS rid, nk FROM lsc WHERE nk IN (SELECT nk FROM ltn))
+WHERE rid NOT IN (SELECT rid FROM sm) AND rid NOT IN (SELECT rid FROM xm);
+CREATE OR REPLACE TEMP TABLE ltp AS
+WITH pairs AS (
+  SELECT m.rid AS mrid, pm.id AS muid, s.rid AS srid, ps.id AS suid, pm.display_name AS mdn,
+         ps.display_name AS sdn, coalesce(pm.e1, pm.user_name) AS addr, pm.e1_k, ps.user_name AS sun,
+         {_obj('ps')} AS obj, pm.created_at AS mc, ps.created_at AS sc, pm.last_login_at AS ml,
+         ps.last_login_at AS sl, n.one_to_one, m.nk
+  FROM (SELECT * FROM ltm WHERE nk IN (SELECT nk FROM ltn)) m JOIN ltn n USING (nk) JOIN lts s USING (nk)
+  JOIN pu pm ON pm.rowid = m.rid JOIN pu ps ON ps.rowid = s.rid),
+     keyed AS (
+  SELECT *, {_local('sun')} AS sl_k, {_local('addr')} AS ml_k, {_TOKENS.format(x='addr')} AS mt,
+         string_split(nk, ' ') AS nt FROM pairs)
+SELECT *, m_local OR init_local OR name_local AS local_agrees,
+       coalesce(mc < sc, FALSE) AS predates,
+       coalesce(ml > sc AND sl > sc, FALSE) AS both_used,
+       (SELECT count(*) FROM od) > 0 AND lower(split_part(addr, '@', 2)) NOT IN (SELECT d FROM od) AS outside
+FROM (SELECT *, sl_k <> '' AND sl_k = ml_k AS m_local,
+             len(mt) >= 2 AND sl_k = left(mt[1], 1) || mt[-1] AS init_local,
+             len(nt) >= 2 AND sl_k IN (regexp_replace(left(nt[1], 1) || nt[-1], '[^a-z0-9]', '', 'g'),
+                                       regexp_replace(nt[1] || nt[-1], '[^a-z0-9]', '', 'g')) AS name_local
+      FROM keyed);
+CREATE OR REPLACE TEMP TABLE ltx AS
+SELECT l.mrid, l.srid
+FROM ltp l JOIN (SELECT object_id, upn_k AS k FROM e WHERE upn_k IN (SELECT e1_k FROM ltp)
+                 UNION ALL
+                 SELECT object_id, mail_k FROM e WHERE mail_k IN (SELECT e1_k FROM ltp)) x
+  ON x.k = l.e1_k WHERE x.object_id IS DISTINCT FROM l.obj;
+DELETE FROM ltp WHERE EXISTS (SELECT 1 FROM ltx WHERE ltx.mrid = ltp.mrid AND ltx.srid = ltp.srid);
+DELETE FROM ltp WHERE NOT local_agrees AND NOT one_to_one;
+CREATE OR REPLACE TEMP TABLE lt AS
+SELECT CASE WHEN muid < suid THEN muid || ',' || suid ELSE suid || ',' || muid END AS sig, *,
+       CASE WHEN both_used THEN 'possible'
+            WHEN local_agrees AND one_to_one AND predates AND NOT outside THEN 'certain'
+            WHEN local_agrees::INT + one_to_one::INT + predates::INT >= 2 AND (local_agrees OR NOT outside)
+                THEN 'likely'
+            ELSE 'possible' END AS confidence
+FROM ltp
+""")
+
+# Lookalikes (docs/duplicates.md §4): the keys whose UTS #39 skeleton the engine computed in Python
+# (``lka``: non-ASCII keys that can look like another; ``lkq``: the ASCII spellings of their
+# skeletons) meet the account keys; a skeleton held by two different keys of two accounts is a finding.
+LOOKALIKE_STEP = ("lookalikes", """
+CREATE OR REPLACE TEMP TABLE lkm AS
+SELECT DISTINCT ak.rid, ak.uid, ak.k, ak.raw, ak.as_un, l.skel
+FROM ak JOIN (SELECT k, skel FROM lka UNION ALL SELECT k, skel FROM lkq) l ON l.k = ak.k;
+CREATE OR REPLACE TEMP TABLE lkg AS
+SELECT skel, string_agg(DISTINCT uid, ',' ORDER BY uid) AS sig, bool_or(as_un) AS any_un,
+       coalesce(min(raw) FILTER (WHERE strlen(raw) <> length(raw)), min(raw)) AS raw
+FROM lkm GROUP BY skel HAVING count(DISTINCT k) > 1 AND count(DISTINCT uid) > 1
+""")
+
+_DUPLICATES = "('manual_twin', 'scim_twins', 'email_collision', 'case_only', 'lookalike')"
 _MEMBER_TEXT = "concat_ws(' ', m.user_name, replace(p.emails, chr(31), ' '), p.display_name, m.uid)"
 
 
@@ -331,11 +431,18 @@ UNION ALL
 SELECT uid, 'stale_email', via, e1, object_id, detail, 2, rid FROM st
 UNION ALL
 SELECT id, cls, CASE cls WHEN 'no_email' THEN 'userName' ELSE 'email' END,
-       CASE cls WHEN 'no_email' THEN user_name ELSE e1 END, obj, '', 2, rid FROM hy;
+       CASE cls WHEN 'no_email' THEN user_name ELSE e1 END, obj, '', 2, rid FROM hy
+UNION ALL
+SELECT sig, 'manual_twin', 'displayName', mdn, obj, 'name_match', 3, NULL FROM lt
+UNION ALL
+SELECT sig, 'lookalike', CASE WHEN any_un THEN 'userName' ELSE 'email' END, raw, NULL, 'confusable', 2, NULL
+FROM lkg;
 CREATE OR REPLACE TEMP VIEW cmm AS
 SELECT pg.sig, sm.rid, sm.uid FROM pg JOIN sm USING (k)
 UNION ALL SELECT xg.sig, xm.rid, xm.id FROM xg JOIN xm USING (external_id)
-UNION ALL SELECT whs.sig, whm.rid, whm.uid FROM whs JOIN whm USING (hid) WHERE whs.n_own > 0;
+UNION ALL SELECT whs.sig, whm.rid, whm.uid FROM whs JOIN whm USING (hid) WHERE whs.n_own > 0
+UNION ALL SELECT sig, mrid, muid FROM lt UNION ALL SELECT sig, srid, suid FROM lt
+UNION ALL SELECT lkg.sig, lkm.rid, lkm.uid FROM lkg JOIN lkm USING (skel);
 CREATE OR REPLACE TEMP VIEW cev AS
 SELECT pg.sig, sm.rid, sm.uid, CASE WHEN sm.as_un THEN 'userName' ELSE 'email' END AS key_kind,
        sm.raw AS value
@@ -346,6 +453,28 @@ UNION ALL SELECT sig, rid, uid, key_kind, value FROM who
 UNION ALL SELECT uid, rid, uid, via, object_id FROM st
 UNION ALL SELECT uid, rid, uid, 'email', e1 FROM st
 UNION ALL SELECT id, rid, id, 'userName', user_name FROM hy
+UNION ALL SELECT lkg.sig, lkm.rid, lkm.uid, CASE WHEN lkm.as_un THEN 'userName' ELSE 'email' END, lkm.raw
+FROM lkg JOIN lkm USING (skel);
+CREATE OR REPLACE TEMP VIEW tev AS
+SELECT sig, muid AS uid, 'name' AS signal,
+       CASE WHEN mdn = sdn THEN 'both accounts are named ' || mdn
+            ELSE mdn || ' ≈ ' || sdn || ' (equal after accent and case folding)' END AS value FROM lt
+UNION ALL SELECT sig, suid, 'localPart', split_part(addr, '@', 1) || ' ↔ ' || split_part(sun, '@', 1)
+       || CASE WHEN m_local THEN ' (same local part)' WHEN init_local THEN ' (initial + last name)'
+               ELSE ' (initial/given + family name)' END FROM lt WHERE local_agrees
+UNION ALL SELECT sig, suid, 'localPart', split_part(addr, '@', 1) || ' vs ' || split_part(sun, '@', 1)
+       || ' (the local parts do not match)' FROM lt WHERE NOT local_agrees
+UNION ALL SELECT sig, muid, 'created', 'the manual account (' || coalesce(mc, '?') || ') '
+       || CASE WHEN predates THEN 'predates' ELSE 'does not predate' END || ' the SCIM account ('
+       || coalesce(sc, '?') || ')' FROM lt
+UNION ALL SELECT sig, suid, 'name', CASE WHEN one_to_one THEN 'the only manual and the only SCIM account '
+       || 'with this name' ELSE 'other accounts have this name too' END FROM lt
+UNION ALL SELECT sig, muid, 'domain', 'the manual address is at ' || split_part(addr, '@', 2) || ', '
+       || CASE WHEN outside THEN 'none of the organisation''s domains (a contractor or guest?)'
+               ELSE 'one of the organisation''s domains' END FROM lt WHERE (SELECT count(*) FROM od) > 0
+UNION ALL SELECT sig, suid, 'lastLogin', CASE WHEN both_used THEN 'both accounts were used after the SCIM '
+       || 'account was created (two people?)' WHEN sl IS NULL THEN 'the SCIM account was never used'
+       ELSE 'only one of the two accounts was used since the SCIM account was created' END FROM lt
 """
 
 # One finding per set of accounts (the most specific reading wins); the weak single-account signals
@@ -358,7 +487,8 @@ FROM (
   SELECT sig, any_value(rid1) AS rid1,
          arg_min({{'cls': cf.cls, 'key_kind': cf.key_kind, 'value': cf.value, 'detail': cf.detail,
                   'obj': cf.obj}},
-                 (c.prio, CASE cf.detail WHEN 'entra_wants' THEN 0 WHEN 'log_conflict' THEN 2 ELSE 1 END,
+                 (c.prio, CASE cf.detail WHEN 'entra_wants' THEN 0 WHEN 'log_conflict' THEN 2
+                                         WHEN 'name_match' THEN 3 ELSE 1 END,
                   cf.orank, coalesce(kr.r, 9), cf.value IS NULL, coalesce(cf.value, ''),
                   coalesce(cf.obj, ''))) AS b
   FROM cf JOIN classes c USING (cls) LEFT JOIN key_rank kr ON kr.key_kind = cf.key_kind
@@ -381,10 +511,15 @@ JOIN pu p ON p.rowid = m.rid;
 CREATE OR REPLACE TABLE findings AS
 SELECT fg.fid, fg.cls, c.rank, c.severity, c.sev_rank,
        fg.key_kind, fg.value, fg.detail, fg.sig, fg.obj AS object_id, e.upn AS entra_upn,
-       e.mail AS entra_mail, n.accounts, 0 AS log_events, n.listed AS user_names
+       e.mail AS entra_mail, n.accounts, 0 AS log_events, n.listed AS user_names,
+       CASE WHEN fg.detail = 'name_match' THEN coalesce(lt.confidence, 'possible') ELSE 'certain' END
+           AS confidence,
+       CASE WHEN fg.detail = 'name_match' THEN coalesce(lt.conf_rank, 3) ELSE 1 END AS conf_rank
 FROM fg JOIN classes c USING (cls)
 JOIN {_listed('user_name', ', ', 'fmembers')} n ON n.fid = fg.fid
-LEFT JOIN ew e ON e.object_id = fg.obj;
+LEFT JOIN ew e ON e.object_id = fg.obj
+LEFT JOIN (SELECT sig, confidence, CASE confidence WHEN 'certain' THEN 1 WHEN 'likely' THEN 2 ELSE 3 END
+                  AS conf_rank FROM lt) lt ON lt.sig = fg.sig AND fg.detail = 'name_match';
 DROP TABLE IF EXISTS fsearch
 """),
 ]

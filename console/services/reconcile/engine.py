@@ -15,8 +15,10 @@ Why DuckDB and not Python dicts: 1 M × 1 M is 20 s in Python and ~2–3 s here 
 
 Keys: ASCII values (nearly all) are folded by DuckDB (``lower`` + trim of ``str.strip``'s whitespace
 = casefold there); non-ASCII values are folded by Python's ``identity_key`` and joined back, so the
-SQL keys are exactly the pure rules' keys. Cancellation: a watcher thread interrupts the running
-statement within 100 ms; the engine is then unusable (the caller discards it).
+SQL keys are exactly the pure rules' keys. ``nkey`` is the likely-twin rule's name key: case and
+accents folded, spaces collapsed (``console.core.identity.fold_name`` in SQL). Cancellation: a
+watcher thread interrupts the running statement within 100 ms; the engine is then unusable (the
+caller discards it).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from console.core import text_input
 from console.core.entra_errors import emails_in, explain, parse_error_text
 from console.core.errors import Cancelled
 from console.core.reconcile.findings import (
+    CERTAIN,
     Account,
     EntraRecord,
     Evidence,
@@ -51,6 +54,7 @@ from console.core.reconcile.plan import Plan, build_plan
 from console.core.reconcile.rules import ASCII_WHITESPACE, identity_key
 from console.services.duckdb_cancel import interruptible
 from console.services.reconcile import analysis as A  # noqa: N812
+from console.services.reconcile.lookalikes import lookalike_keys, unusual_characters
 from console.services.reconcile.results import FindingsTable, filter_sql
 from console.services.reconcile.sources import (
     LIST_SEPARATOR,
@@ -73,6 +77,12 @@ assert max(map(ord, ASCII_WHITESPACE)) <= 32  # so "first and last character > '
 _EMPTY_TABLES = """
 CREATE TEMP MACRO akey(x) AS
     CASE WHEN strlen(x) = length(x) AND ord(x) > 32 AND x[-1] > ' ' THEN lower(x) END;
+CREATE TEMP MACRO nslow(x) AS
+    nullif(regexp_replace(trim(strip_accents(lower(x))), ' +', ' ', 'g'), '');
+CREATE TEMP MACRO nkey(x) AS
+    CASE WHEN strlen(x) = length(x) AND NOT contains(x, '  ') AND NOT starts_with(x, ' ')
+              AND NOT ends_with(x, ' ') THEN lower(x)
+         ELSE nslow(x) END;
 CREATE TABLE pu (id VARCHAR, user_name VARCHAR, un_k VARCHAR, display_name VARCHAR, emails VARCHAR,
     e1 VARCHAR, e1_k VARCHAR, multi BOOLEAN, active BOOLEAN, created_via VARCHAR, version INTEGER,
     scim_id VARCHAR,
@@ -84,6 +94,7 @@ CREATE TABLE e (object_id VARCHAR, upn VARCHAR, upn_k VARCHAR, mail VARCHAR, mai
 CREATE TABLE ev (seq BIGINT, time VARCHAR, error_code VARCHAR, http_status INTEGER, reason VARCHAR,
     obj VARCHAR, uid_hint VARCHAR, scim_hint VARCHAR, upn VARCHAR, upn_k VARCHAR, mails VARCHAR,
     mail_ks VARCHAR, wants BOOLEAN);
+CREATE TABLE od (d VARCHAR);
 CREATE TABLE classes (cls VARCHAR, rank INTEGER, severity VARCHAR, sev_rank INTEGER, prio INTEGER);
 CREATE TABLE key_rank (key_kind VARCHAR, r INTEGER);
 """
@@ -142,6 +153,7 @@ class ReconcileEngine:
         self.timings: list[tuple[str, float]] = []  # seconds per analysis step (benchmark breakdown)
         self.table: FindingsTable | None = None
         self._files = 0
+        self._non_ascii: set[str] = set()  # platform identity keys with non-ASCII characters (lookalikes)
         self.con.execute(_EMPTY_TABLES)
         self.con.executemany("INSERT INTO classes VALUES (?, ?, ?, ?, ?)", A.class_rows())
         self.con.executemany("INSERT INTO key_rank VALUES (?, ?)", A.key_rows())
@@ -179,19 +191,21 @@ class ReconcileEngine:
                          f"SELECT * FROM read_csv(?, columns={columns!r}, {_CSV})", [str(path)])
         path.unlink(missing_ok=True)
 
-    def _fill_keys(self, table: str, pairs: Sequence[tuple[str, str]]) -> None:
-        """Fold the values ``akey`` left without a key (non-ASCII, whitespace at an end) in Python."""
+    def _fill_keys(self, table: str, pairs: Sequence[tuple[str, str]]) -> list[str]:
+        """Fold the values ``akey`` left without a key (non-ASCII, whitespace at an end) in Python;
+        returns the keys that are not ASCII (the only ones a lookalike can be made of)."""
         parts = " UNION ALL ".join(
             f"SELECT {raw} AS v FROM {table} WHERE {key} IS NULL AND {raw} IS NOT NULL AND {raw} <> ''"
             for raw, key in pairs)
         values = [r[0] for r in self.con.execute(f"SELECT DISTINCT v FROM ({parts})").fetchall()]
         if not values:
-            return
-        folded = ((v, identity_key(v) or None) for v in values)
+            return []
+        folded = [(v, identity_key(v) or None) for v in values]
         self._rows_table("fm", {"raw": "VARCHAR", "k": "VARCHAR"}, folded)
         for raw, key in pairs:
             self.con.execute(f"UPDATE {table} SET {key} = fm.k FROM fm WHERE {table}.{key} IS NULL "
                              f"AND {table}.{raw} = fm.raw")
+        return [k for _v, k in folded if k and not k.isascii()]
 
     # ---- inputs
     def fetch_platform(self, client: Any, token: ProgressToken | None = None) -> int:
@@ -200,9 +214,20 @@ class ReconcileEngine:
         path = self._file("platform")
         try:
             fetch_snapshot(client, self.org_id, path, token)
-            return self.load_platform_snapshot(path, token)
+            users = self.load_platform_snapshot(path, token)
         finally:
             path.unlink(missing_ok=True)
+        self.set_org_domains(client.get_org(self.org_id).domains)
+        return users
+
+    def set_org_domains(self, domains: Iterable[str]) -> None:
+        """The org's own mail domains: a likely twin's manual address elsewhere is a contractor's or
+        guest's, most likely another person (``analysis.TWIN_STEP``). Unknown (empty) = no signal."""
+        with self.lock:
+            self.con.execute("DELETE FROM od")
+            rows = sorted({d.strip().lower() for d in domains if d and d.strip()})
+            if rows:
+                self.con.executemany("INSERT INTO od VALUES (?)", [(d,) for d in rows])
 
     def load_platform_snapshot(self, path: Path | str, token: ProgressToken | None = None) -> int:
         token = token or NoProgress()
@@ -234,8 +259,8 @@ FROM (SELECT * EXCLUDE (display_name, emails, active), nullif(display_name, '') 
 CREATE OR REPLACE TABLE ok AS SELECT rid, uid, raw, akey(raw) AS k FROM (
   SELECT rowid AS rid, id AS uid, unnest(string_split(emails, chr(31))) AS raw FROM pu WHERE multi)
 WHERE raw <> ''""")
-            self._fill_keys("pu", [("user_name", "un_k"), ("e1", "e1_k")])
-            self._fill_keys("ok", [("raw", "k")])
+            self._non_ascii = set(self._fill_keys("pu", [("user_name", "un_k"), ("e1", "e1_k")]))
+            self._non_ascii.update(self._fill_keys("ok", [("raw", "k")]))
             self.users = int(self.con.execute("SELECT count(*) FROM pu").fetchone()[0])
         token.progress(self.users, self.users, f"Loaded {self.users:,} platform users")
         return self.users
@@ -304,8 +329,13 @@ FROM (SELECT {picked} FROM read_csv(?, columns={columns!r}, header=false, skip={
     def analyze(self, token: ProgressToken | None = None) -> AnalysisSummary:
         token = token or NoProgress()
         started = time.perf_counter()
-        steps = [*A.PLATFORM_STEPS, *A.ENTRA_STEPS, *A.WANTS_STEPS, A.STALE_STEP, A.HYGIENE_STEP,
-                 *A.ASSEMBLE_STEPS, A.LOG_EVIDENCE_STEP if self.log_events else A.NO_LOG_EVIDENCE_STEP,
+        kept, ascii_side = lookalike_keys(sorted(self._non_ascii))
+        with self.lock:
+            for table, rows in (("lka", kept), ("lkq", ascii_side)):
+                self._rows_table(table, {"k": "VARCHAR", "skel": "VARCHAR"}, rows)
+        steps = [*A.PLATFORM_STEPS, A.LOOKALIKE_STEP, *A.ENTRA_STEPS, *A.WANTS_STEPS, A.STALE_STEP,
+                 A.HYGIENE_STEP, A.TWIN_STEP, *A.ASSEMBLE_STEPS,
+                 A.LOG_EVIDENCE_STEP if self.log_events else A.NO_LOG_EVIDENCE_STEP,
                  A.ABSENT_STEP if self.entra_rows else A.NO_ABSENT_STEP]
         with self.lock, self._watched(token):
             self.timings = []
@@ -334,18 +364,20 @@ FROM (SELECT {picked} FROM read_csv(?, columns={columns!r}, header=false, skip={
         return found[0] if found else None
 
     def findings(self, ids: Iterable[str] | None = None, cls: str | Iterable[str] | None = None,
-                 text: str | None = None) -> list[Finding]:
+                 text: str | None = None, confidence: str | Iterable[str] | None = None) -> list[Finding]:
         """Findings (without their log events; :meth:`finding` has them), most specific class first."""
-        where, params = _where(ids, cls, text)
+        where, params = _where(ids, cls, text, confidence)
         if text and text.strip():
             with self.lock:
                 self.con.execute(A.SEARCH_DDL)
         return self._findings(where, params, with_logs=False)
 
     def plan(self, ids: Iterable[str] | None = None, cls: str | Iterable[str] | None = None,
-             text: str | None = None) -> Plan:
-        """A dry run: the exact steps that would fix these findings (all when no filter)."""
-        return build_plan(self.org_id, self.findings(ids, cls, text))
+             text: str | None = None, confidence: str | Iterable[str] | None = None) -> Plan:
+        """A dry run: the exact steps that would fix these findings (all when no filter). Findings
+        that are not certain get steps only when chosen: by ``ids`` or by a ``confidence`` filter."""
+        return build_plan(self.org_id, self.findings(ids, cls, text, confidence),
+                          uncertain=ids is not None or bool(confidence))
 
     def _findings(self, where: str, params: list[Any], *, with_logs: bool) -> list[Finding]:
         if self.table is None:
@@ -356,9 +388,9 @@ FROM (SELECT {picked} FROM read_csv(?, columns={columns!r}, header=false, skip={
         with self.lock:  # the filter is evaluated once: into ``fsel``, which everything else joins
             self.con.execute("CREATE OR REPLACE TEMP TABLE fsel AS "
                              "SELECT f.fid, f.sig, f.object_id, f.cls, f.key_kind, f.value, f.detail, "
-                             f"f.log_events, f.rank FROM findings f WHERE {where}", params)
+                             f"f.log_events, f.rank, f.confidence FROM findings f WHERE {where}", params)
             base = self.con.execute(
-                "SELECT fid, cls, key_kind, value, detail, object_id, log_events FROM fsel "
+                "SELECT fid, cls, key_kind, value, detail, object_id, log_events, confidence FROM fsel "
                 "ORDER BY rank, fid").fetchall()
             if not base:
                 return []
@@ -369,6 +401,9 @@ FROM (SELECT {picked} FROM read_csv(?, columns={columns!r}, header=false, skip={
             evidence = self.con.execute(  # the candidates' keys, collected per set of accounts (``sig``)
                 "SELECT DISTINCT s.fid, c.uid, c.key_kind, c.value FROM cev c JOIN fsel s USING (sig) "
                 "ORDER BY s.fid, c.uid, c.key_kind, c.value").fetchall()
+            twin = self.con.execute(  # a likely twin's signals (only name-matched findings have them)
+                "SELECT s.fid, t.uid, t.signal, t.value FROM tev t JOIN fsel s USING (sig) "
+                "WHERE s.detail = 'name_match' ORDER BY s.fid, t.signal, t.uid").fetchall()
             entra = self.con.execute(
                 "SELECT DISTINCT e.object_id, e.upn, e.mail, e.enabled, e.display_name FROM e "
                 "WHERE e.object_id IN (SELECT object_id FROM fsel WHERE object_id IS NOT NULL)").fetchall()
@@ -384,8 +419,15 @@ FROM (SELECT {picked} FROM read_csv(?, columns={columns!r}, header=false, skip={
             d["emails"] = tuple(v for v in (d["emails"] or "").split(LIST_SEPARATOR) if v)
             accounts[row[0]].append(Account(**d))
         ev_by: dict[str, list[Evidence]] = defaultdict(list)
+        lookalike = {fid for fid, cls, *_rest in base if cls == FindingClass.LOOKALIKE}
         for fid, uid, kind, value in evidence:
             ev_by[fid].append(Evidence("key", kind, value or "", user_id=uid))
+            shown = unusual_characters(value or "") if fid in lookalike else []
+            if shown:
+                ev_by[fid].append(Evidence("lookalike", "characters", f"{value}: {'; '.join(shown)}",
+                                           user_id=uid))
+        for fid, uid, signal, value in twin:
+            ev_by[fid].append(Evidence("twin", signal, value or "", user_id=uid))
         records = {r[0]: EntraRecord(r[0], r[1] or "", r[2] or "", bool(r[3]), r[4] or "") for r in entra}
         absent_by: dict[str, set[str]] = defaultdict(set)
         for fid, obj in absent:
@@ -396,14 +438,15 @@ FROM (SELECT {picked} FROM read_csv(?, columns={columns!r}, header=false, skip={
                 log_by[fid].append(Evidence("log", code or (f"HTTP {http}" if http else "?"), upn or "",
                                             detail=(reason or "")[:500], event_seq=int(seq), time=ts))
         out = []
-        for fid, cls, key_kind, value, detail, obj, n_logs in base:
+        for fid, cls, key_kind, value, detail, obj, n_logs, confidence in base:
             rec = records.get(obj) if obj else None
             extra = [Evidence("entra", attr, v) for attr, v in
                      (("userPrincipalName", rec.upn), ("mail", rec.mail)) if v] if rec else []
             out.append(Finding(
                 id=fid, cls=FindingClass(cls), key=key_kind, value=value or "", accounts=tuple(accounts[fid]),
                 detail=detail or "", entra=rec, evidence=tuple([*ev_by[fid], *extra, *log_by[fid]]),
-                absent_objects=frozenset(absent_by[fid]), log_events=int(n_logs or 0)))
+                absent_objects=frozenset(absent_by[fid]), log_events=int(n_logs or 0),
+                confidence=confidence or CERTAIN))
         return out
 
 
@@ -413,8 +456,8 @@ def _trimmed(col: str) -> str:
 
 
 def _where(ids: Iterable[str] | None, cls: str | Iterable[str] | None,
-           text: str | None) -> tuple[str, list[Any]]:
-    parts, params = filter_sql(cls, text, alias="f.")
+           text: str | None, confidence: str | Iterable[str] | None = None) -> tuple[str, list[Any]]:
+    parts, params = filter_sql(cls, text, alias="f.", confidence=confidence)
     if ids is not None:
         ids = list(ids)
         parts.append(f"f.fid IN ({', '.join('?' for _ in ids) or 'NULL'})")

@@ -19,7 +19,7 @@ from console.services.reconcile.apply import RunReport
 from console.services.reconcile.results import FindingsTable
 
 FINDING_HEADER = ("finding", "class", "class name", "severity", "accounts", "matched key", "value",
-                  "Entra UPN", "Entra mail", "summary", "recommendation", "log events")
+                  "Entra UPN", "Entra mail", "summary", "recommendation", "log events", "confidence")
 PLAN_HEADER = ("step", "item", "class", "action", "user id", "email", "into user id", "expected version",
                "expected target version", "what it does")
 RUN_HEADER = ("step", "item", "action", "state", "user id", "email", "into user id", "detail")
@@ -35,16 +35,17 @@ def _finding_rows(table: FindingsTable) -> Iterator[list[Any]]:
             info = CLASS_INFO[r.cls]
             yield [r.fid, info.roman, info.label, info.severity, r.user_names, r.key, r.value,
                    r.entra_upn or "", r.entra_mail or "", r.summary,
-                   recommendation_for(FindingClass(r.cls), r.detail, r.entra_mail), r.log_events]
+                   recommendation_for(FindingClass(r.cls), r.detail, r.entra_mail), r.log_events,
+                   r.confidence]
         offset += size
 
 
 def export_findings(engine: Any, path: str | Path, *, cls: str | Iterable[str] | None = None,
-                    text: str | None = None,
+                    text: str | None = None, confidence: str | Iterable[str] | None = None,
                     progress: Callable[[int], None] | None = None) -> int:
     """Every finding under the filter (all by default) to ``path`` (.csv or .xlsx); returns the rows."""
     table = FindingsTable(engine.con, engine.lock)  # its own view: the page's filter and sort stay
-    total = table.filter(cls=cls, text=text)
+    total = table.filter(cls=cls, text=text, confidence=confidence)
     return write_table(path, FINDING_HEADER, _finding_rows(table), total=total, progress=progress,
                        sheet="Findings")
 

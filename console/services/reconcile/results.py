@@ -17,16 +17,16 @@ from typing import Any
 
 import duckdb
 
-from console.core.reconcile.findings import CLASS_INFO, FindingClass
+from console.core.reconcile.findings import CERTAIN, CLASS_INFO, CONFIDENCES, FindingClass
 from console.core.reconcile.texts import summary
 from console.services.reconcile.analysis import SEARCH_DDL, SEARCH_WHERE
 
 COLUMNS = ("fid", "cls", "severity", "key_kind", "value", "user_names", "accounts", "entra_upn", "entra_mail",
-           "detail", "log_events")
+           "detail", "log_events", "confidence")
 # sort name (what the page's headers offer) -> ORDER BY expression
 SORTS = {
     "class": "rank", "severity": "sev_rank", "key": "value", "accounts": "user_names",
-    "count": "accounts", "entra": "entra_upn", "logs": "log_events", "id": "fid",
+    "count": "accounts", "entra": "entra_upn", "logs": "log_events", "id": "fid", "confidence": "conf_rank",
 }
 
 
@@ -45,6 +45,7 @@ class FindingRow:
     entra_mail: str | None
     detail: str
     log_events: int
+    confidence: str = CERTAIN
 
     @property
     def label(self) -> str:
@@ -57,9 +58,10 @@ class FindingRow:
         return summary(self.cls, self.detail, names, self.value, self.entra_upn, self.entra_mail)
 
 
-def filter_sql(cls: str | Iterable[str] | None, text: str | None,
-               alias: str = "") -> tuple[list[str], list[Any]]:
-    """SQL conditions (and their parameters) for "these classes (None: all), containing ``text``".
+def filter_sql(cls: str | Iterable[str] | None, text: str | None, alias: str = "",
+               confidence: str | Iterable[str] | None = None) -> tuple[list[str], list[Any]]:
+    """SQL conditions (and their parameters) for "these classes (None: all) at these confidences
+    (None: all), containing ``text``".
 
     The text condition reads the search table: run ``SEARCH_DDL`` before using it."""
     classes = [cls] if isinstance(cls, str) else list(cls or ())
@@ -67,11 +69,18 @@ def filter_sql(cls: str | Iterable[str] | None, text: str | None,
     for c in classes:
         if c not in known:
             raise ValueError(f"unknown finding class {c!r}")
+    levels = [confidence] if isinstance(confidence, str) else list(confidence or ())
+    for level in levels:
+        if level not in CONFIDENCES:
+            raise ValueError(f"unknown confidence {level!r}; choose from {', '.join(CONFIDENCES)}")
     parts: list[str] = []
     params: list[Any] = []
     if classes:
         parts.append(f"{alias}cls IN ({', '.join('?' for _ in classes)})")
         params.extend(classes)
+    if levels:
+        parts.append(f"{alias}confidence IN ({', '.join('?' for _ in levels)})")
+        params.extend(levels)
     text = (text or "").strip().lower()
     if text:
         parts.append(alias + SEARCH_WHERE)
@@ -86,6 +95,7 @@ class FindingsTable:
         self._con = con
         self._lock = lock
         self._cls: tuple[str, ...] = ()
+        self._confidence: tuple[str, ...] = ()
         self._text = ""
         self._order = "rank ASC, sev_rank ASC, user_names ASC, fid ASC"
         self._view: str | None = None
@@ -93,12 +103,16 @@ class FindingsTable:
         self._count = 0
 
     # ---- state
-    def filter(self, cls: str | Iterable[str] | None = None, text: str | None = None) -> int:
-        """Show only these classes (None: all) whose accounts/keys contain ``text``; returns the count."""
+    def filter(self, cls: str | Iterable[str] | None = None, text: str | None = None,
+               confidence: str | Iterable[str] | None = None) -> int:
+        """Show only these classes (None: all) at these confidences (None: all) whose accounts/keys
+        contain ``text``; returns the count."""
         classes = (cls,) if isinstance(cls, str) else tuple(cls or ())
-        filter_sql(classes, None)  # refuses an unknown class before anything changes
+        levels = (confidence,) if isinstance(confidence, str) else tuple(confidence or ())
+        filter_sql(classes, None, confidence=levels)  # refuses an unknown value before anything changes
         with self._lock:
             self._cls = classes
+            self._confidence = levels
             self._text = (text or "").strip().lower()
             self._view = None
             return self.count()
@@ -112,6 +126,11 @@ class FindingsTable:
             self._view = None
 
     @property
+    def current_confidence(self) -> tuple[str, ...]:
+        """The confidences shown (empty: all); plan with ``confidence=`` this next to ``current_filter``."""
+        return self._confidence
+
+    @property
     def current_filter(self) -> tuple[tuple[str, ...], str]:
         """(classes, text) of what is shown: ``ReconcileEngine.plan(cls=…, text=…)`` plans exactly it."""
         return self._cls, self._text
@@ -119,7 +138,8 @@ class FindingsTable:
     def _where(self, *, with_class: bool = True) -> tuple[str, list[Any]]:
         if self._text:
             self._con.execute(SEARCH_DDL)  # the search text exists from the first text filter on
-        parts, params = filter_sql(self._cls if with_class else None, self._text)
+        parts, params = filter_sql(self._cls if with_class else None, self._text,
+                                   confidence=self._confidence)
         return (" WHERE " + " AND ".join(parts)) if parts else "", params
 
     def _ensure(self) -> str:
@@ -150,7 +170,7 @@ class FindingsTable:
                 f"SELECT {', '.join(COLUMNS)} FROM {view} WHERE rn BETWEEN ? AND ? ORDER BY rn",
                 [offset + 1, offset + max(0, limit)]).fetchall()
         return [FindingRow(r[0], FindingClass(r[1]), r[2], r[3], r[4] or "", r[5] or "", int(r[6]), r[7],
-                           r[8], r[9] or "", int(r[10] or 0)) for r in rows]
+                           r[8], r[9] or "", int(r[10] or 0), r[11] or CERTAIN) for r in rows]
 
     def ids(self) -> list[str]:
         """Every finding id under the current filter, in the current order."""

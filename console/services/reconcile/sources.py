@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,14 +64,48 @@ class InputError(UserFacingError):
 
 
 # ---- platform snapshot
-def _cell(value: str | None) -> str:
-    # DuckDB's CSV reader rejects a lone CR even inside quotes; no real userName or address has one,
-    # so it is written as LF (the only change the snapshot makes to a value).
-    return (value or "").replace("\r\n", "\n").replace("\r", "\n")
+# One record must never break the run (issue 14): DuckDB's CSV reader refuses a line over 2 MB ("a
+# quoted field is not closed"), a lone CR, and Python cannot write a lone surrogate as UTF-8. So every
+# cell is bounded — a display name to DISPLAY_LIMIT characters (it is shown, and a name that long
+# matches nobody; it keeps its length), any other value to VALUE_LIMIT, keeping its length and a
+# SHA-256 of the whole, so two different long identities never compare equal and the evidence says
+# what the platform holds. 14 cells × VALUE_LIMIT × 4 bytes, emails included (≤ 100 of them at the SCIM
+# door), stay far below DuckDB's line limit.
+DISPLAY_LIMIT = 1_000
+VALUE_LIMIT = 2_048
+MAX_EMAILS = 100
+
+
+def bounded(value: str, limit: int, *, digest: bool = True) -> str:
+    """``value`` when it fits, else its first ``limit`` characters + ``…[N characters, sha256 …]``
+    (without the digest for a value only shown, never compared: hashing 50 MB costs 0.1 s)."""
+    if len(value) <= limit:
+        return value
+    if not digest:
+        return f"{value[:limit]}…[{len(value):,} characters]"
+    sha = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{value[:limit]}…[{len(value):,} characters, sha256 {sha}]"
+
+
+def _cell(value: str | None, limit: int = VALUE_LIMIT, *, digest: bool = True) -> str:
+    # A lone CR (refused by DuckDB even inside quotes) is written as LF; a lone surrogate (JSON can
+    # carry one, UTF-8 cannot) as U+FFFD; the list separator inside a value as U+FFFD — the only
+    # changes the snapshot makes to a value that fits.
+    text = bounded(value or "", limit, digest=digest).replace("\r\n", "\n").replace("\r", "\n")
+    if LIST_SEPARATOR in text:
+        text = text.replace(LIST_SEPARATOR, "\ufffd")
+    if not text.isascii() and _SURROGATE.search(text):
+        text = _SURROGATE.sub("\ufffd", text)
+    return text
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def snapshot_row(a: Account) -> list[Any]:
-    return [_cell(a.id), _cell(a.user_name), _cell(a.display_name), LIST_SEPARATOR.join(map(_cell, a.emails)),
+    emails = a.emails[:MAX_EMAILS]
+    return [_cell(a.id), _cell(a.user_name), _cell(a.display_name, DISPLAY_LIMIT, digest=False),
+            LIST_SEPARATOR.join(map(_cell, emails)),
             "true" if a.active else "false", a.created_via, a.version, _cell(a.scim_id),
             _cell(a.external_id), _cell(a.idp_link), _cell(a.merged_into_id), a.work_areas,
             a.last_login_at or "", a.created_at or ""]

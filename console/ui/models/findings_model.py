@@ -9,12 +9,14 @@ from PySide6.QtGui import QColor
 
 from console.ui.models.paged_model import PagedTableModel
 
-HEADERS = ("Class", "Severity", "Matched on", "Value", "Accounts", "#", "Entra UPN", "Log events", "Summary")
+HEADERS = ("Class", "Severity", "Confidence", "Matched on", "Value", "Accounts", "#", "Entra UPN",
+           "Log events", "Summary")
 # FindingsTable.sort() key behind each column (None: not sortable)
-SORT_KEYS: tuple[str | None, ...] = ("class", "severity", "key", "key", "accounts", "count", "entra", "logs",
-                                     None)
+SORT_KEYS: tuple[str | None, ...] = ("class", "severity", "confidence", "key", "key", "accounts", "count",
+                                     "entra", "logs", None)
 FID_ROLE = Qt.ItemDataRole.UserRole + 1
 _SEVERITY_COLOURS = {"high": QColor("#c62828"), "medium": QColor("#b26a00"), "low": QColor("#6b6b6b")}
+_CONFIDENCE_COLOURS = {"likely": QColor("#b26a00"), "possible": QColor("#6b6b6b")}
 
 
 def _one_line(text: Any, limit: int = 300) -> str:
@@ -25,15 +27,17 @@ class FindingsModel(PagedTableModel):
     headers: ClassVar[tuple[str, ...]] = HEADERS
 
     def display(self, row: Any) -> tuple[str, ...]:
-        return (row.label, row.severity, row.key, _one_line(row.value), _one_line(row.user_names),
-                str(row.accounts), _one_line(row.entra_upn), str(row.log_events or ""),
-                _one_line(row.summary))
+        return (row.label, row.severity, row.confidence, row.key, _one_line(row.value),
+                _one_line(row.user_names), str(row.accounts), _one_line(row.entra_upn),
+                str(row.log_events or ""), _one_line(row.summary))
 
     def role_data(self, row: Any, column: int, role: int) -> Any:
         if role == FID_ROLE:
             return row.fid
         if role == Qt.ItemDataRole.ForegroundRole and column == 1:
             return _SEVERITY_COLOURS.get(row.severity)
+        if role == Qt.ItemDataRole.ForegroundRole and column == 2:
+            return _CONFIDENCE_COLOURS.get(row.confidence)
         return None
 
     def fid_at(self, row: int) -> str | None:

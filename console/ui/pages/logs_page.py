@@ -14,6 +14,7 @@ details — for big JSON arrays only; the user is already filtering meanwhile).
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -47,13 +48,16 @@ from console.services.logstore import Dataset, LogCatalog, LogFilter, QueryResul
 from console.services.logstore import live as live_source
 from console.services.logstore.export_view import export_view
 from console.services.logstore.preview import preview
+from console.services.reconcile import live_twins
 from console.ui import errors
 from console.ui.dialogs.confirm import ConfirmDialog
 from console.ui.models.events_model import PAGE, SORT_KEYS, EventsModel
 from console.ui.tasks import CancelToken, Job, TaskRunner
-from console.ui.widgets.common import plain_label
+from console.ui.widgets.common import plain_label, set_status
 from console.ui.widgets.flow_layout import flow_row
 from console.ui.widgets.log_charts import ChartData, LogChartsPanel
+
+log = logging.getLogger(__name__)
 
 FOLLOW_INTERVAL_MS = 2000
 DEBOUNCE_MS = 250
@@ -71,6 +75,7 @@ class LogsPage(QWidget):
     sig_charts_updated(): the charts show the current view.
     sig_open_reconciliation(dict): the user asked to open the event's person on the Reconciliation page:
         {org_id (live logs only), upn, email, target_id, source_id, error_code}.
+    sig_twin_alert(str): while following a live log, a SCIM create looked like a manual account's twin.
     """
 
     sig_query_done = Signal(int)
@@ -81,6 +86,7 @@ class LogsPage(QWidget):
     sig_exported = Signal(str, int)
     sig_charts_updated = Signal()
     sig_open_reconciliation = Signal(dict)
+    sig_twin_alert = Signal(str)
 
     title = "Provisioning logs"
 
@@ -116,6 +122,7 @@ class LogsPage(QWidget):
         self._debounce.setInterval(debounce_ms)
         self._debounce.timeout.connect(self.run_query)
         self._polling = False
+        self._twin_target: dict[str, str] | None = None
         self.follow_timer = QTimer(self)
         self.follow_timer.setInterval(FOLLOW_INTERVAL_MS)
         self.follow_timer.timeout.connect(self._poll_live)
@@ -142,6 +149,20 @@ class LogsPage(QWidget):
         for w in (self.org, self.live_button, self.follow):
             head.addWidget(w)
         outer.addLayout(head)
+        # The live twin flag (issue 14): shown while following when a SCIM create looks like a duplicate.
+        self.twin_alert = plain_label("", wrap=True)
+        self.twin_open = QPushButton("Open in Reconciliation")
+        self.twin_open.clicked.connect(self._open_twin)
+        self.twin_dismiss = QPushButton("Dismiss")
+        self.twin_dismiss.clicked.connect(lambda: self.twin_box.setVisible(False))
+        self.twin_box = QWidget()
+        twin_row = QHBoxLayout(self.twin_box)
+        twin_row.setContentsMargins(0, 0, 0, 0)
+        twin_row.addWidget(self.twin_alert, 1)
+        twin_row.addWidget(self.twin_open)
+        twin_row.addWidget(self.twin_dismiss)
+        self.twin_box.setVisible(False)
+        outer.addWidget(self.twin_box)
 
         sources = QHBoxLayout()
         self.source = QComboBox()
@@ -679,16 +700,40 @@ class LogsPage(QWidget):
         if ds is None or org is None or api_provider is None or self._polling:
             return  # one poll at a time: a slow poll is waited for, never superseded (its rows would be lost)
 
-        def work(_t: CancelToken) -> int:
-            return live_source.poll(api_provider(), org, ds)
+        def work(_t: CancelToken) -> tuple[int, list[Any]]:
+            api = api_provider()
+            events: list[Any] = []
+            added = live_source.poll(api, org, ds, on_events=events.extend)
+            try:
+                alerts = live_twins.check_events(api, org, events)
+            except Exception:
+                log.warning("live twin check failed for %s", org, exc_info=True)
+                alerts = []
+            return added, alerts
 
         self._polling = True
         self._runner.run(work, self._on_polled, on_failure=self._on_poll_failed, parent=self)
 
-    def _on_polled(self, added: int) -> None:
+    def _on_polled(self, result: tuple[int, list[Any]]) -> None:
         self._polling = False
+        added, alerts = result
+        if alerts:
+            self.show_twin_alert(alerts[-1], more=len(alerts) - 1)
         if added:
             self.run_query()
+
+    def show_twin_alert(self, alert: Any, more: int = 0) -> None:
+        """Flag a SCIM create that looks like a manual account's twin (``live_twins``)."""
+        self._twin_target = alert.target()
+        extra = f" (and {more} more)" if more else ""
+        set_status(self.twin_alert, f"⚠ {alert.text}{extra}", error=True)
+        self.twin_alert.setToolTip("\n".join(alert.evidence))
+        self.twin_box.setVisible(True)
+        self.sig_twin_alert.emit(alert.text)
+
+    def _open_twin(self) -> None:
+        if self._twin_target is not None:
+            self.sig_open_reconciliation.emit(dict(self._twin_target))
 
     def _on_poll_failed(self, exc: BaseException) -> None:
         """Pause following on an error (network, auth) instead of repeating the dialog every 2 s."""

@@ -35,7 +35,7 @@ from console.ui import errors
 from console.ui.dialogs.confirm import ConfirmDialog
 from console.ui.models.orgs_model import template_tip
 from console.ui.tasks import CancelToken, TaskRunner
-from console.ui.widgets.common import EmptyState, plain_label
+from console.ui.widgets.common import EmptyState, plain_label, set_status
 from console.ui.widgets.delivery_panel import DeliveryPanel, DeliveryTarget
 from console.ui.widgets.readiness_view import LEVEL_MARK, ReadinessView
 from console.ui.widgets.secret_field import SecretField
@@ -117,6 +117,7 @@ class OrgOverview(QWidget):
 
     sig_readiness_loaded = Signal(object)
     sig_open_reconciliation = Signal(str)  # org id: review its email discrepancies
+    sig_twins_checked = Signal(int)  # recent SCIM creates that look like a manual account's twin
     sig_token_changed = Signal(str)  # "rotated" | "revoked"
     sig_deliveries_loaded = Signal(object)  # undelivered tokens still in the keyring
 
@@ -223,6 +224,8 @@ class OrgOverview(QWidget):
         body_outer.addLayout(token_buttons)
         body_outer.addWidget(self.token_status)
         body_outer.addWidget(self.delivery_status)
+        self.twin_status = plain_label("", wrap=True)  # the live twin flag (issue 14)
+        body_outer.addWidget(self.twin_status)
         body_outer.addWidget(self.readiness_box)
         body_outer.addStretch(1)
         page = QWidget()
@@ -316,9 +319,42 @@ class OrgOverview(QWidget):
         self._update_buttons()
         if scim.enabled:
             self.refresh_deliveries()
+            self.check_twins()
+        else:
+            self.twin_status.setText("")
         if not scim.enabled and self.checks is None:
             self.check_readiness()  # onboarding candidates: show readiness without a click
         self.sig_org_loaded.emit(details)
+
+    def check_twins(self) -> None:
+        """Flag recent SCIM creates that look like twins of manual accounts (``live_twins``)."""
+        from console.services.reconcile import live_twins
+
+        org_id, api = self.org_id, self._api
+        if org_id is None:
+            return
+
+        def _check(_t: CancelToken) -> tuple[str, list[Any]]:
+            return org_id, live_twins.recent_alerts(api(), org_id)
+
+        self._runner.run(_check, self._on_twins, on_failure=lambda _e: self.twin_status.setText(""),
+                         lane=org_id, purpose="org.twins", label=f"Checking {org_id} for duplicates",
+                         parent=self)
+
+    def _on_twins(self, result: tuple[str, list[Any]]) -> None:
+        org_id, alerts = result
+        if org_id != self.org_id:
+            return
+        if not alerts:
+            self.twin_status.setText("")
+        else:
+            names = ", ".join(a.original.display_name or a.original.user_name for a in alerts[:3])
+            more = f" and {len(alerts) - 3} more" if len(alerts) > 3 else ""
+            set_status(self.twin_status, f"⚠ {len(alerts)} recent SCIM account(s) look like duplicates of "
+                                         f"manual accounts ({names}{more}) — Reconcile emails… to review",
+                       error=True)
+            self.twin_status.setToolTip("\n".join(a.text for a in alerts))
+        self.sig_twins_checked.emit(len(alerts))
 
     def _on_failed(self, exc: BaseException) -> None:
         self.refresh_button.setEnabled(True)

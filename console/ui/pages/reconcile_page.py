@@ -53,8 +53,17 @@ SHORT_LABELS = {
     FindingClass.MANUAL_TWIN: "Manual + SCIM twin", FindingClass.SCIM_TWINS: "SCIM twins",
     FindingClass.EMAIL_COLLISION: "Email collision", FindingClass.CASE_ONLY: "Case only",
     FindingClass.STALE_EMAIL: "Stale email", FindingClass.USERNAME_NOT_EMAIL: "userName ≠ email",
-    FindingClass.NO_EMAIL: "No email",
+    FindingClass.NO_EMAIL: "No email", FindingClass.LOOKALIKE: "Lookalike",
 }
+
+
+TWIN_SIGNALS = {"name": "name", "localPart": "address", "created": "created", "domain": "domain",
+                "lastLogin": "last login"}
+# The confidence filter: (label, the confidences shown; empty = all).
+CONFIDENCE_CHOICES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Any confidence", ()), ("Certain", ("certain",)), ("Certain or likely", ("certain", "likely")),
+    ("Likely", ("likely",)), ("Possible", ("possible",)),
+)
 
 
 def chip_text(cls: FindingClass, count: int | None = None) -> str:
@@ -65,8 +74,8 @@ def chip_text(cls: FindingClass, count: int | None = None) -> str:
 def finding_text(f: Any) -> str:
     """The details pane: a plain-text rendering of one finding (its data is never rendered as HTML)."""
     info = f.info
-    lines = [f"({info.roman}) {info.label} — {f.severity} severity", "", f.summary, "", info.why, "",
-             f"Matched on {f.key}: {f.value}", "", "Accounts:"]
+    lines = [f"({info.roman}) {info.label} — {f.severity} severity, {f.confidence}", "", f.summary, "",
+             info.why, "", f"Matched on {f.key}: {f.value}", "", "Accounts:"]
     for a in f.accounts:
         state = "active" if a.active else "inactive"
         lines.append(f"  • {a.user_name} — {a.created_via}, {state}, version {a.version}, id {a.id}")
@@ -82,7 +91,11 @@ def finding_text(f: Any) -> str:
         e = f.entra
         lines += ["", f"Entra export: {e.upn} (mail {e.mail or 'none'}, objectId {e.object_id}, "
                       f"{'enabled' if e.enabled else 'disabled'})"]
-    evidence = [ev for ev in f.evidence if ev.kind != "log"]
+    signals = [ev for ev in f.evidence if ev.kind == "twin"]
+    if signals:
+        lines += ["", f"Why it is {f.confidence} (no shared address; names, addresses and dates):"]
+        lines += [f"  • {TWIN_SIGNALS.get(ev.key, ev.key)}: {ev.value}" for ev in signals]
+    evidence = [ev for ev in f.evidence if ev.kind not in ("log", "twin")]
     if evidence:
         lines += ["", "Evidence:"]
         lines += [f"  • {ev.kind} {ev.key} = {ev.value}" + (f" — {ev.detail}" if ev.detail else "")
@@ -175,6 +188,12 @@ class ReconcilePage(QWidget):
         self.search.setPlaceholderText("Filter by name, email, UPN, externalId…")
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(lambda _t: self.requery())
+        self.confidence = QComboBox()
+        self.confidence.setToolTip("Findings tied by an address, externalId or the Entra export are certain; "
+                                   "likely twins found from names alone are graded by their evidence")
+        for label, levels in CONFIDENCE_CHOICES:
+            self.confidence.addItem(label, levels)
+        self.confidence.currentIndexChanged.connect(lambda _i: self.requery())
         self.count_label = plain_label("", role="muted")
         self.export_button = QPushButton("Export findings…")
         self.export_button.clicked.connect(self.choose_export_path)
@@ -186,6 +205,7 @@ class ReconcilePage(QWidget):
         self.resume_button.setVisible(False)
         self.resume_button.clicked.connect(self.resume_run)
         tools.addWidget(self.search, 1)
+        tools.addWidget(self.confidence)
         tools.addWidget(self.count_label)
         outer.addLayout(tools)
 
@@ -205,7 +225,7 @@ class ReconcilePage(QWidget):
         header.setStretchLastSection(True)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.sectionClicked.connect(self._on_header_clicked)
-        for col, width in enumerate((230, 70, 90, 200, 240, 30, 200, 70)):
+        for col, width in enumerate((230, 70, 75, 90, 200, 240, 30, 200, 70)):
             self.table.setColumnWidth(col, width)
         self.table.selectionModel().currentRowChanged.connect(lambda cur, _prev: self.show_finding(cur.row()))
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
@@ -409,11 +429,15 @@ class ReconcilePage(QWidget):
     def _filters(self) -> tuple[list[str], str]:
         return [c for c, chip in self.chips.items() if chip.isChecked()], self.search.text().strip()
 
+    def _confidence(self) -> tuple[str, ...]:
+        return tuple(self.confidence.currentData() or ())
+
     def requery(self) -> None:
         engine = self.engine
         if engine is None:
             return
         classes, text = self._filters()
+        levels = self._confidence()
         column, descending = self._sort
         generation = next(self._generations)
 
@@ -421,7 +445,7 @@ class ReconcilePage(QWidget):
             table = engine.table
             with engine.lock:
                 table.sort(column, descending)
-                total = table.filter(classes or None, text or None)
+                total = table.filter(classes or None, text or None, levels or None)
                 rows = table.page(0, PAGE)
                 counts = table.class_counts()
             return generation, total, rows, counts
@@ -498,8 +522,9 @@ class ReconcilePage(QWidget):
     def export(self, path: str) -> None:
         from console.services.reconcile import export_findings
 
-        engine, (classes, text) = self.engine, self._filters()
+        engine, (classes, text), levels = self.engine, self._filters(), self._confidence()
         self._runner.run(lambda t: export_findings(engine, path, cls=classes or None, text=text or None,
+                                                   confidence=levels or None,
                                                    progress=lambda n: t.progress(n, 0, f"{n:,} rows")),
                          lambda n: self.status.setText(f"Exported {n:,} finding(s) to {path}."),
                          on_failure=self._on_query_failed, label="Exporting findings", parent=self)
@@ -523,7 +548,8 @@ class ReconcilePage(QWidget):
             if ids is not None:
                 return engine.plan(ids=ids)
             classes, text = engine.table.current_filter  # all shown, by the filter (not a million ids)
-            return engine.plan(cls=classes or None, text=text or None)
+            levels = engine.table.current_confidence
+            return engine.plan(cls=classes or None, text=text or None, confidence=levels or None)
 
         self._runner.run(_plan, self._open_plan, on_failure=self._on_query_failed,
                          label="Building the plan", parent=self)
