@@ -278,6 +278,18 @@ class OperatorToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class PlatformInstance(Base):
+    """This database's platform identity (one row): a random id minted with the database, so the
+    console can tell two platforms apart even when both hold an org with the same id
+    (docs/platform-identity.md)."""
+
+    __tablename__ = "platform_instance"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class IdempotencyRecord(Base):
     """Replay store for ``Idempotency-Key``. A response that carries a secret is stored only as
     ciphertext under a key derived from the Idempotency-Key itself (which only the client knows),
@@ -380,6 +392,10 @@ def make_engine(db_path: Path | str) -> Engine:
         conn.exec_driver_sql(
             "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log "
             "BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END"
+        )
+        conn.exec_driver_sql(
+            "INSERT OR IGNORE INTO platform_instance (id, instance_id, created_at) VALUES (1, ?, ?)",
+            ("plat_" + uuid.uuid4().hex, utcnow().replace(tzinfo=None).isoformat(sep=" ")),
         )
     return engine
 

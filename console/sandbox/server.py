@@ -58,6 +58,7 @@ class SandboxServer:
         self.admin_url = ""
         self.scim_base_url = ""
         self.operator_token = ""
+        self.instance_id = ""  # the platform identity /admin/v1/health reports (one per database)
         self.seeded = False
         self.engine: Engine | None = None
         self.session_factory: sessionmaker | None = None
@@ -115,6 +116,7 @@ class SandboxServer:
         self.admin_url = self.base_url + ADMIN_PREFIX
         self.scim_base_url = self.base_url + SCIM_PREFIX
         app.state.public_base_url = self.base_url
+        self.instance_id = app.state.instance_id
         self._wait_healthy(deadline)
         return self
 

@@ -499,7 +499,8 @@ class OrgOverview(QWidget):
             self._open_delivery(s, org_id, token, info, url,
                                 f"Token …{info.last_four} has not reached the customer yet.")
 
-        self._runner.run(lambda _t: pending_token(s.secrets, org_id, info.id), _read,
+        self._runner.run(lambda _t: pending_token(s.secrets, org_id, info.id, client=s.api(),
+                                                  deliveries=s.deliveries), _read,
                          on_failure=self._on_token_failed, lane=org_id,
                          label="Reading the token from the keyring", parent=self)
 

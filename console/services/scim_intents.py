@@ -1,0 +1,78 @@
+"""Enable/rotate intentions that outlive the process (local store table ``scim_intents``, v5).
+
+Minting a SCIM token is one intention with one ``Idempotency-Key``. When the answer is lost, the
+platform may or may not have minted; only repeating the *same* key tells (the platform replays the
+token it minted, or mints now if it never did). So the key is written to the local store *before*
+the call and kept until the outcome is known: a retry from the same process, a new CLI run or the
+GUI after a restart finds it (:meth:`ScimIntents.open_for`) and repeats it. The row holds no
+secret: the key alone gets nothing from the platform without a valid operator token.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Engine
+
+from console.core.platform_identity import PlatformRef
+from console.services.store.schema import scim_intents as table
+
+
+@dataclass(frozen=True, slots=True)
+class ScimIntent:
+    idempotency_key: str
+    kind: str
+    org_id: str
+    platform_id: str
+    platform_url: str
+    created_at: datetime
+    attempts: int
+    profile_id: str | None = None
+    last_error: str | None = None
+    resolved_at: datetime | None = None
+    outcome: str | None = None
+
+
+class ScimIntents:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def open_for(self, kind: str, org_id: str, platform_id: str) -> ScimIntent | None:
+        """The newest unresolved intention of ``kind`` for this org on this platform."""
+        stmt = (select(table).where(table.c.kind == kind, table.c.org_id == org_id,
+                                    table.c.platform_id == platform_id, table.c.resolved_at.is_(None))
+                .order_by(table.c.created_at.desc()))
+        with self._engine.connect() as conn:
+            row = conn.execute(stmt).first()
+        return ScimIntent(**row._mapping) if row is not None else None
+
+    def get(self, key: str) -> ScimIntent | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(table).where(table.c.idempotency_key == key)).first()
+        return ScimIntent(**row._mapping) if row is not None else None
+
+    def begin(self, kind: str, org_id: str, platform: PlatformRef, key: str, *,
+              profile_id: str | None) -> None:
+        """Record the intention (before its first request) or count another attempt of it."""
+        with self._engine.begin() as conn:
+            found = conn.execute(select(table.c.attempts).where(table.c.idempotency_key == key)).first()
+            if found is None:
+                conn.execute(insert(table).values(
+                    idempotency_key=key, kind=kind, org_id=org_id, platform_id=platform.id,
+                    platform_url=platform.url, profile_id=profile_id, created_at=datetime.now(UTC),
+                    attempts=1))
+            else:
+                conn.execute(update(table).where(table.c.idempotency_key == key)
+                             .values(attempts=found.attempts + 1, resolved_at=None, outcome=None))
+
+    def failed(self, key: str, error: str) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(update(table).where(table.c.idempotency_key == key).values(last_error=error[:2000]))
+
+    def resolve(self, key: str, outcome: str) -> None:
+        """``outcome``: ``minted`` (the token is held), ``not_minted`` or ``abandoned``."""
+        with self._engine.begin() as conn:
+            conn.execute(update(table).where(table.c.idempotency_key == key, table.c.resolved_at.is_(None))
+                         .values(resolved_at=datetime.now(UTC), outcome=outcome))
