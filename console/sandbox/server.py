@@ -25,7 +25,7 @@ from console.sandbox.app import ADMIN_PREFIX, SCIM_PREFIX, create_app
 from console.sandbox.db import make_engine, make_sessionmaker
 from console.sandbox.faults import FaultInjector
 from console.sandbox.seed import SEED_KINDS, ensure_seeded
-from console.sandbox.tokens import mint_operator_token
+from console.sandbox.tokens import start_operator_token
 
 START_TIMEOUT_S = 30.0
 OPERATOR_NAME = "sandbox-operator"
@@ -47,6 +47,7 @@ class SandboxServer:
         port: int = 0,
         faults: str | None = None,
         fault_seed: int | None = None,
+        rotate_operator_token: bool = False,
     ) -> None:
         if seed not in SEED_KINDS:
             raise ValueError(f"unknown seed {seed!r}; expected one of {', '.join(SEED_KINDS)}")
@@ -58,6 +59,7 @@ class SandboxServer:
         self.admin_url = ""
         self.scim_base_url = ""
         self.operator_token = ""
+        self.rotate_operator_token = rotate_operator_token  # revoke every operator token, not just ours
         self.instance_id = ""  # the platform identity /admin/v1/health reports (one per database)
         self.seeded = False
         self.engine: Engine | None = None
@@ -78,7 +80,8 @@ class SandboxServer:
             self.session_factory = make_sessionmaker(self.engine)
             with self.session_factory() as session:
                 self.seeded = ensure_seeded(session, self.seed)
-                self.operator_token = mint_operator_token(session, OPERATOR_NAME)
+                self.operator_token = start_operator_token(session, OPERATOR_NAME,
+                                                           revoke_all=self.rotate_operator_token)
                 session.commit()
             app = create_app(self.session_factory, public_base_url=None, faults=self.faults)
         except BaseException:

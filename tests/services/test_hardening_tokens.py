@@ -58,9 +58,10 @@ def test_platforms_have_distinct_stable_identities(two_platforms, tmp_path) -> N
     assert a.instance_id and b.instance_id and a.instance_id != b.instance_id  # noqa: PT018
     with AdminApiClient(a.base_url, a.operator_token) as c:
         assert c.platform().id == a.instance_id
-    a_again = SandboxServer(a.db_path, seed="small", port=0)  # same database, second process/start
-    with a_again:
-        assert a_again.instance_id == a.instance_id
+    with SandboxServer(tmp_path / "c.db", seed="empty") as first:
+        identity = first.instance_id
+    with SandboxServer(tmp_path / "c.db", seed="empty") as again:  # same database, a later start
+        assert again.instance_id == identity
 
 
 def test_cli_refuses_to_send_a_token_to_another_platform_with_the_same_org_id(
