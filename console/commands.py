@@ -85,6 +85,17 @@ def _guarded(handler: Handler) -> Handler:
 
 
 # ---- shared plumbing
+def _positive_int(text: str) -> int:
+    """``--limit``: a whole number from 1 (argparse reports anything else as a usage error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
 def _setup_cli_logging() -> None:
     """Log to the console's log file, not the terminal: the terminal gets results or one line.
 
@@ -150,7 +161,7 @@ def _register_orgs(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="orgs_command", metavar="ACTION", required=True)
     ls = sub.add_parser("list", help="list customer organisations")
     ls.add_argument("--q", help="filter by name, id or domain")
-    ls.add_argument("--limit", type=int, default=50)
+    ls.add_argument("--limit", type=_positive_int, default=50)
     ls.add_argument("--cursor", help="continue from a previous page's next_cursor")
     _json_flag(ls)
     ls.set_defaults(handler=_guarded(_run_orgs_list))
@@ -301,7 +312,7 @@ def _register_audit(parser: argparse.ArgumentParser) -> None:
     ls.add_argument("--action")
     ls.add_argument("--outcome")
     ls.add_argument("--text", help="substring of action, org, actor, params or detail")
-    ls.add_argument("--limit", type=int, default=50)
+    ls.add_argument("--limit", type=_positive_int, default=50)
     _json_flag(ls)
     ls.set_defaults(handler=_guarded(_run_audit_list))
 
@@ -351,7 +362,7 @@ def _register_logs(parser: argparse.ArgumentParser) -> None:
     q = sub.add_parser("query", help="query an imported dataset (newest first)")
     q.add_argument("dataset", help="dataset id from 'logs open' (or 'latest')")
     _log_filters(q)
-    q.add_argument("--limit", type=int, default=50)
+    q.add_argument("--limit", type=_positive_int, default=50)
     _json_flag(q)
     q.set_defaults(handler=_guarded(_run_logs_query))
     ex = sub.add_parser("export", help="export a dataset's filtered view to CSV or XLSX (by the extension)")
@@ -439,16 +450,20 @@ def _run_logs_export(args: argparse.Namespace) -> int:
     from console.services.logstore.export_view import export_view
 
     ds = _log_catalog().open_ref(args.dataset)
+    warnings: list[str] = []
     try:
-        rows = export_view(ds, args.out, _filter_of(args), sort=args.sort, descending=not args.asc)
+        rows = export_view(ds, args.out, _filter_of(args), sort=args.sort, descending=not args.asc,
+                           warnings=warnings)
     except ValueError as exc:
         raise UserFacingError(f"Cannot sort by {args.sort!r}.") from exc
     finally:
         ds.close()
     if args.json:
-        _emit_json({"dataset": ds.id, "path": str(args.out), "rows": rows})
+        _emit_json({"dataset": ds.id, "path": str(args.out), "rows": rows, "warnings": warnings})
     else:
         _out(f"exported {rows:,} rows to {args.out}")
+        for warning in warnings:
+            _out(f"warning: {warning}")
     return 0
 
 

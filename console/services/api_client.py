@@ -155,6 +155,11 @@ class AdminApiClient:
         if not token or any(ch.isspace() for ch in token):
             raise UserFacingError("The operator token is empty or contains spaces or line breaks.",
                                   hint="Paste the token again without surrounding whitespace.")
+        if not token.isascii() or not token.isprintable():
+            # An HTTP header carries ASCII only; httpx would fail with a bare UnicodeEncodeError.
+            raise UserFacingError("The operator token contains characters that are not plain ASCII (a "
+                                  "typographic quote, dash or an invisible character?).",
+                                  hint="Copy the token again from its source, as plain text.")
         register_secret(token)
         self.admin_url = normalize_admin_url(base_url)
         self._platform: PlatformRef | None = None

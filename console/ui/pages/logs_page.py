@@ -796,6 +796,7 @@ class LogsPage(QWidget):
             return None
         flt, sort, desc = self.current_filter(), self.sort_key, self.descending
         target = Path(path)
+        warnings: list[str] = []  # filled by the worker, read by ``done`` after it finished
 
         def work(token: CancelToken) -> int:
             return export_view(
@@ -804,13 +805,14 @@ class LogsPage(QWidget):
                 flt,
                 sort=sort,
                 descending=desc,
+                warnings=warnings,
                 cancelled=token.cancelled,
                 progress=lambda done, total: token.progress(done, total, f"Exporting {done:,} rows"),
             )
 
         def done(rows: int) -> None:
             self._end_step()
-            self.message.setText(f"Exported {rows:,} rows to {target}.")
+            self.message.setText(f"Exported {rows:,} rows to {target}." + "".join(f" {w}" for w in warnings))
             self.sig_exported.emit(str(target), rows)
 
         self._begin("export", f"Exporting the view to {target.name}…")
