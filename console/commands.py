@@ -354,8 +354,14 @@ def _register_logs(parser: argparse.ArgumentParser) -> None:
     op = sub.add_parser("open", help="import Entra/platform log exports: JSON, NDJSON, Graph pages, a zip, "
                                      "a folder, or the three CSV files of an Entra CSV download")
     op.add_argument("file", nargs="+", help="files chosen together are one dataset (e.g. the CSV download)")
+    op.add_argument("--again", action="store_true",
+                    help="import a new copy even if the same content was imported before")
     _json_flag(op)
     op.set_defaults(handler=_guarded(_run_logs_open))
+    fin = sub.add_parser("finish", help="finish a dataset whose import was interrupted after its first read")
+    fin.add_argument("dataset", help="dataset id (or 'all', or 'latest')")
+    _json_flag(fin)
+    fin.set_defaults(handler=_guarded(_run_logs_finish))
     ls = sub.add_parser("list", help="the imported datasets, newest first")
     _json_flag(ls)
     ls.set_defaults(handler=_guarded(_run_logs_list))
@@ -397,10 +403,26 @@ def _filter_of(args: argparse.Namespace) -> Any:
                      until=when(args.until, "until"))
 
 
+def _housekept(catalog: Any) -> Any:
+    """Start-up housekeeping of the dataset folder (leftovers of killed imports), said on stderr."""
+    for message in catalog.housekeep().messages():
+        sys.stderr.write(f"note: {message}\n")
+    return catalog
+
+
 def _run_logs_open(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    info, report = _log_catalog().import_file([Path(f) for f in args.file])
+    catalog = _housekept(_log_catalog())
+    same = None if args.again else catalog.find_same([Path(f) for f in args.file])
+    if same is not None:
+        if args.json:
+            _emit_json({"dataset": same.as_dict(), "import": None, "already_imported": True})
+        else:
+            _out(f"already imported as dataset {same.id} ({same.records:,} events, {same.created_at[:19]}); "
+                 "use --again for a new copy")
+        return 0
+    info, report = catalog.import_file([Path(f) for f in args.file])
     if args.json:
         _emit_json({"dataset": info.as_dict(), "import": report.as_dict()})
         return 0
@@ -412,8 +434,28 @@ def _run_logs_open(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_logs_finish(args: argparse.Namespace) -> int:
+    catalog = _log_catalog()
+    ids = [i.id for i in catalog.list() if not i.complete] if args.dataset == "all" else [args.dataset]
+    done = []
+    for dataset_id in ids:
+        ds = catalog.open_ref(dataset_id)
+        try:
+            warnings = catalog.finish(ds) if ds.pending else []
+        finally:
+            ds.close()
+        done.append({"dataset": ds.id, "warnings": warnings})
+        if not args.json:
+            _out(f"dataset {ds.id}: complete" + "".join(f"\n  warning: {w}" for w in warnings))
+    if args.json:
+        _emit_json({"finished": done})
+    elif not done:
+        _out("every dataset is complete")
+    return 0
+
+
 def _run_logs_list(args: argparse.Namespace) -> int:
-    infos = _log_catalog().list()
+    infos = _housekept(_log_catalog()).list()
     if args.json:
         _emit_json({"items": [i.as_dict() for i in infos]})
         return 0

@@ -110,7 +110,7 @@ def run_serve(args: argparse.Namespace) -> int:
         warnings = _exposure_warnings(args.host)
         info["warnings"] = warnings
         for warning in warnings:
-            print(f"warning: {warning}", file=sys.stderr, flush=True)
+            sys.stderr.write(f"warning: {warning}\n")
         if args.json:
             print(json.dumps(info), flush=True)
         else:
