@@ -84,9 +84,11 @@ def _run_status(args: argparse.Namespace) -> int:
 
     with _client() as client:
         settings = client.get_scim(args.org)
+        here = client.platform()
     store = _store()
-    try:
-        pending = PendingDeliveries(store.engine).list(args.org)
+    try:  # only this platform's: the same org id elsewhere has its own tokens (docs/platform-identity.md)
+        pending = [p for p in PendingDeliveries(store.engine).list(args.org)
+                   if p.platform_id in (here.id, None)]
     finally:
         store.close()
     if args.json:

@@ -394,7 +394,13 @@ def confirm_delivered(org_id: str, token_id: str, method: str, secrets: Any, aud
 def refresh_deliveries(client: Any, secrets: Any, deliveries: PendingDeliveries,
                        now: datetime | None = None) -> list[str]:
     """Mark links the customer opened as delivered, then purge delivered/expired tokens."""
+    try:
+        here: str | None = client.platform().id
+    except UserFacingError:
+        here = None  # offline: purge by expiry only
     for d in deliveries.list():
+        if here is None or d.platform_id not in (None, here):
+            continue  # a link of another platform is asked about there, not here
         if d.delivered_at is None and d.link_id and d.purged_at is None:
             try:
                 link = client.get_secure_link(d.link_id)
