@@ -4,12 +4,15 @@ Minting a SCIM token is one intention with one ``Idempotency-Key``. When the ans
 platform may or may not have minted; only repeating the *same* key tells (the platform replays the
 token it minted, or mints now if it never did). So the key is written to the local store *before*
 the call and kept until the outcome is known: a retry from the same process, a new CLI run or the
-GUI after a restart finds it (:meth:`ScimIntents.open_for`) and repeats it. The row holds no
-secret: the key alone gets nothing from the platform without a valid operator token.
+GUI after a restart finds it (:meth:`ScimIntents.open_for`) and repeats it. The key alone gets
+nothing from the platform without a valid operator token; still, the platform derives the key of
+its encrypted replay from it, so it is wiped from the row as soon as the outcome is known (the row
+keeps its SHA-256 to be found by).
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -20,9 +23,14 @@ from console.core.platform_identity import PlatformRef
 from console.services.store.schema import scim_intents as table
 
 
+def intent_id(key: str) -> str:
+    return hashlib.sha256(b"scim-intent\0" + key.encode("utf-8")).hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class ScimIntent:
-    idempotency_key: str
+    intent_id: str
+    idempotency_key: str | None
     kind: str
     org_id: str
     platform_id: str
@@ -50,29 +58,32 @@ class ScimIntents:
 
     def get(self, key: str) -> ScimIntent | None:
         with self._engine.connect() as conn:
-            row = conn.execute(select(table).where(table.c.idempotency_key == key)).first()
+            row = conn.execute(select(table).where(table.c.intent_id == intent_id(key))).first()
         return ScimIntent(**row._mapping) if row is not None else None
 
     def begin(self, kind: str, org_id: str, platform: PlatformRef, key: str, *,
               profile_id: str | None) -> None:
         """Record the intention (before its first request) or count another attempt of it."""
         with self._engine.begin() as conn:
-            found = conn.execute(select(table.c.attempts).where(table.c.idempotency_key == key)).first()
+            found = conn.execute(select(table.c.attempts).where(table.c.intent_id == intent_id(key))).first()
             if found is None:
                 conn.execute(insert(table).values(
-                    idempotency_key=key, kind=kind, org_id=org_id, platform_id=platform.id,
-                    platform_url=platform.url, profile_id=profile_id, created_at=datetime.now(UTC),
-                    attempts=1))
+                    intent_id=intent_id(key), idempotency_key=key, kind=kind, org_id=org_id,
+                    platform_id=platform.id, platform_url=platform.url, profile_id=profile_id,
+                    created_at=datetime.now(UTC), attempts=1))
             else:
-                conn.execute(update(table).where(table.c.idempotency_key == key)
-                             .values(attempts=found.attempts + 1, resolved_at=None, outcome=None))
+                conn.execute(update(table).where(table.c.intent_id == intent_id(key))
+                             .values(attempts=found.attempts + 1, resolved_at=None, outcome=None,
+                                     idempotency_key=key))
 
     def failed(self, key: str, error: str) -> None:
         with self._engine.begin() as conn:
-            conn.execute(update(table).where(table.c.idempotency_key == key).values(last_error=error[:2000]))
+            conn.execute(update(table).where(table.c.intent_id == intent_id(key))
+                         .values(last_error=error[:2000]))
 
     def resolve(self, key: str, outcome: str) -> None:
         """``outcome``: ``minted`` (the token is held), ``not_minted`` or ``abandoned``."""
         with self._engine.begin() as conn:
-            conn.execute(update(table).where(table.c.idempotency_key == key, table.c.resolved_at.is_(None))
-                         .values(resolved_at=datetime.now(UTC), outcome=outcome))
+            conn.execute(update(table)
+                         .where(table.c.intent_id == intent_id(key), table.c.resolved_at.is_(None))
+                         .values(resolved_at=datetime.now(UTC), outcome=outcome, idempotency_key=None))

@@ -238,7 +238,7 @@ def _intent_key(intents: ScimIntents, kind: str, org_id: str, platform: Platform
     if idempotency_key:
         return idempotency_key
     open_intent = intents.open_for(kind, org_id, platform.id)
-    if open_intent is not None:
+    if open_intent is not None and open_intent.idempotency_key:
         log.info("repeating the interrupted %s of %s with its Idempotency-Key", kind, org_id)
         return open_intent.idempotency_key
     return new_idempotency_key()

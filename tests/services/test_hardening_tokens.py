@@ -159,6 +159,7 @@ def test_lost_enable_is_finished_by_a_new_run_with_the_same_token(
         [intent] = conn.execute(select(scim_intents).where(scim_intents.c.org_id == org)).all()
     store.close()
     assert intent.outcome == "minted" and intent.attempts == 2  # noqa: PT018
+    assert intent.idempotency_key is None  # wiped once the outcome is known (the row keeps its hash)
 
 
 def test_rotate_answered_503_says_nothing_was_minted(two_platforms, capsys, monkeypatch,

@@ -167,7 +167,8 @@ def v5(conn: Connection) -> None:
     conn.exec_driver_sql("ALTER TABLE pending_deliveries ADD COLUMN platform_url VARCHAR(2000)")
     md = MetaData()  # frozen copy of the v5 table
     Table("scim_intents", md,
-          Column("idempotency_key", String(100), primary_key=True),
+          Column("intent_id", String(64), primary_key=True),
+          Column("idempotency_key", String(100)),
           Column("kind", String(20), nullable=False),
           Column("org_id", String(200), nullable=False),
           Column("platform_id", String(200), nullable=False),

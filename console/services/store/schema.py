@@ -112,7 +112,8 @@ pending_deliveries = Table(
 # token only to a caller that also holds a valid operator token.
 scim_intents = Table(
     "scim_intents", metadata,
-    Column("idempotency_key", String(100), primary_key=True),
+    Column("intent_id", String(64), primary_key=True),  # SHA-256 of the key: findable after it is wiped
+    Column("idempotency_key", String(100)),            # NULL once the outcome is known
     Column("kind", String(20), nullable=False),        # "enable" | "rotate"
     Column("org_id", String(200), nullable=False),
     Column("platform_id", String(200), nullable=False),
