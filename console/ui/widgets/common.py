@@ -20,6 +20,9 @@ def set_status(label: QLabel, text: str, *, error: bool = False) -> None:
     label.setStyleSheet(f"color: {ERROR_COLOR};" if error else "")
 
 
+TIP_LINE = 100  # characters a tooltip line may have before it wraps
+
+
 def plain_tip(text: str | None) -> str | None:
     """A tooltip Qt shows verbatim. Qt renders a tooltip as rich text whenever it *might* be
     (``Qt::mightBeRichText``), and every page shows platform and file data in tooltips; so the text
@@ -27,7 +30,9 @@ def plain_tip(text: str | None) -> str | None:
     never markup of the data's own."""
     if not text:
         return None
-    return '<p style="white-space:pre-wrap">' + html.escape(text, quote=False) + "</p>"
+    # Qt word-wraps a rich tooltip narrowly: keep short lines whole, let only long ones wrap.
+    wrap = "pre-wrap" if max(map(len, text.splitlines() or [""])) > TIP_LINE else "pre"
+    return f'<p style="white-space:{wrap}">' + html.escape(text, quote=False) + "</p>"
 
 
 def plain_label(text: str = "", *, role: str | None = None, wrap: bool = False,
