@@ -335,9 +335,19 @@ class AdminApiClient:
         return dict(self._json("GET", "health"))
 
     def platform(self) -> PlatformRef:
-        """This platform's identity (its instance id from ``/health``; its URL when it has none)."""
+        """This platform's identity (its instance id from ``/health``; its URL when it has none).
+
+        A platform without that endpoint (404, not JSON, 401 …) is known by its URL; only a platform
+        that cannot be reached raises (network errors, timeouts, 5xx), since then nothing is known."""
         if self._platform is None:
-            self._platform = PlatformRef.from_health(self.health(), self.admin_url)
+            try:
+                health = self.health()
+            except (E.NetworkError, E.TimeoutError_, E.ServerError):
+                raise
+            except UserFacingError as exc:
+                log.info("platform identity from its URL (no /health: %s)", type(exc).__name__)
+                health = {}
+            self._platform = PlatformRef.from_health(health, self.admin_url)
         return self._platform
 
     def list_orgs(self, q: str | None = None, limit: int = 50, cursor: str | None = None) -> Page[OrgSummary]:

@@ -204,3 +204,23 @@ def test_http_to_loopback_is_allowed(host: str) -> None:
     with AdminApiClient(f"http://{host}:8765", "scop_x") as c:
         assert c.admin_url == f"http://{host}:8765/admin/v1"
 
+
+
+# ---- a platform without /health (or an older one) is known by its URL
+def test_a_platform_without_an_instance_id_is_known_by_its_url() -> None:
+    from tests.services.scripted_server import Reply, serve
+
+    def error(code: str, message: str) -> dict:
+        return {"error": {"code": code, "message": message, "details": {}}}
+
+    for reply in (Reply(404, error("not_found", "no")), Reply(200, {"status": "ok"}),
+                  Reply(200, "<html>not json</html>", content_type="text/html")):
+        for scripted in serve():
+            scripted.script("GET", "health", reply)
+            with AdminApiClient(scripted.admin_url, "scop_x", retries=0) as c:
+                assert c.platform().id == "url:" + c.admin_url
+    for scripted in serve():
+        scripted.script("GET", "health", Reply(503, error("down", "Platform down for maintenance")))
+        with AdminApiClient(scripted.admin_url, "scop_x", retries=0) as c, \
+                pytest.raises(UserFacingError, match="Platform down"):
+            c.platform()  # unreachable is not "no identity": nothing is assumed
