@@ -102,9 +102,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:  # no subcommand: open the GUI
         return _run_gui(args)
     try:
-        return int(handler(args) or 0)
+        code = int(handler(args) or 0)
+        sys.stdout.flush()  # here, not at exit: a reader that went away is then a BrokenPipeError we see
+        return code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (``scim-console … | head``): not an error of ours, and Python would
+        # print a second traceback while flushing stdout at exit unless stdout is redirected.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, as a shell reports a killed writer
     except Exception as exc:  # noqa: BLE001 - last resort: one line, never a traceback with secrets
         from console.core.redact import redact
 

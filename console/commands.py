@@ -86,6 +86,17 @@ def _guarded(handler: Handler) -> Handler:
 
 
 # ---- shared plumbing
+def _positive_int(text: str) -> int:
+    """``--limit``: a whole number from 1 (argparse reports anything else as a usage error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
 def _setup_cli_logging() -> None:
     """Log to the console's log file, not the terminal: the terminal gets results or one line.
 
@@ -151,7 +162,7 @@ def _register_orgs(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="orgs_command", metavar="ACTION", required=True)
     ls = sub.add_parser("list", help="list customer organisations")
     ls.add_argument("--q", help="filter by name, id or domain")
-    ls.add_argument("--limit", type=int, default=50)
+    ls.add_argument("--limit", type=_positive_int, default=50)
     ls.add_argument("--cursor", help="continue from a previous page's next_cursor")
     _json_flag(ls)
     ls.set_defaults(handler=_guarded(_run_orgs_list))
@@ -302,7 +313,7 @@ def _register_audit(parser: argparse.ArgumentParser) -> None:
     ls.add_argument("--action")
     ls.add_argument("--outcome")
     ls.add_argument("--text", help="substring of action, org, actor, params or detail")
-    ls.add_argument("--limit", type=int, default=50)
+    ls.add_argument("--limit", type=_positive_int, default=50)
     _json_flag(ls)
     ls.set_defaults(handler=_guarded(_run_audit_list))
 
@@ -348,15 +359,22 @@ def _register_logs(parser: argparse.ArgumentParser) -> None:
                     help="day/month order of numeric dates in CSV files (default: decided from each "
                          "column's values; when none settles it, day first for zero-padded 24-hour "
                          "dates, else month first, with a warning)")
+    op.add_argument("--again", action="store_true",
+                    help="import a new copy even if the same content was imported before (implied by "
+                         "--date-order: the same bytes read another way)")
     _json_flag(op)
     op.set_defaults(handler=_guarded(_run_logs_open))
+    fin = sub.add_parser("finish", help="finish a dataset whose import was interrupted after its first read")
+    fin.add_argument("dataset", help="dataset id (or 'all', or 'latest')")
+    _json_flag(fin)
+    fin.set_defaults(handler=_guarded(_run_logs_finish))
     ls = sub.add_parser("list", help="the imported datasets, newest first")
     _json_flag(ls)
     ls.set_defaults(handler=_guarded(_run_logs_list))
     q = sub.add_parser("query", help="query an imported dataset (newest first)")
     q.add_argument("dataset", help="dataset id from 'logs open' (or 'latest')")
     _log_filters(q)
-    q.add_argument("--limit", type=int, default=50)
+    q.add_argument("--limit", type=_positive_int, default=50)
     _json_flag(q)
     q.set_defaults(handler=_guarded(_run_logs_query))
     ex = sub.add_parser("export", help="export a dataset's filtered view to CSV or XLSX (by the extension)")
@@ -391,10 +409,27 @@ def _filter_of(args: argparse.Namespace) -> Any:
                      until=when(args.until, "until"))
 
 
+def _housekept(catalog: Any) -> Any:
+    """Start-up housekeeping of the dataset folder (leftovers of killed imports), said on stderr."""
+    for message in catalog.housekeep().messages():
+        sys.stderr.write(f"note: {message}\n")
+    return catalog
+
+
 def _run_logs_open(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    info, report = _log_catalog().import_file([Path(f) for f in args.file], date_order=args.date_order)
+    catalog = _housekept(_log_catalog())
+    paths = [Path(f) for f in args.file]
+    same = None if args.again or args.date_order else catalog.find_same(paths)
+    if same is not None:
+        if args.json:
+            _emit_json({"dataset": same.as_dict(), "import": None, "already_imported": True})
+        else:
+            _out(f"already imported as dataset {same.id} ({same.records:,} events, {same.created_at[:19]}); "
+                 "use --again for a new copy")
+        return 0
+    info, report = catalog.import_file(paths, date_order=args.date_order)
     if args.json:
         _emit_json({"dataset": info.as_dict(), "import": report.as_dict()})
         return 0
@@ -406,8 +441,28 @@ def _run_logs_open(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_logs_finish(args: argparse.Namespace) -> int:
+    catalog = _log_catalog()
+    ids = [i.id for i in catalog.list() if not i.complete] if args.dataset == "all" else [args.dataset]
+    done = []
+    for dataset_id in ids:
+        ds = catalog.open_ref(dataset_id)
+        try:
+            warnings = catalog.finish(ds) if ds.pending else []
+        finally:
+            ds.close()
+        done.append({"dataset": ds.id, "warnings": warnings})
+        if not args.json:
+            _out(f"dataset {ds.id}: complete" + "".join(f"\n  warning: {w}" for w in warnings))
+    if args.json:
+        _emit_json({"finished": done})
+    elif not done:
+        _out("every dataset is complete")
+    return 0
+
+
 def _run_logs_list(args: argparse.Namespace) -> int:
-    infos = _log_catalog().list()
+    infos = _housekept(_log_catalog()).list()
     if args.json:
         _emit_json({"items": [i.as_dict() for i in infos]})
         return 0
@@ -444,16 +499,20 @@ def _run_logs_export(args: argparse.Namespace) -> int:
     from console.services.logstore.export_view import export_view
 
     ds = _log_catalog().open_ref(args.dataset)
+    warnings: list[str] = []
     try:
-        rows = export_view(ds, args.out, _filter_of(args), sort=args.sort, descending=not args.asc)
+        rows = export_view(ds, args.out, _filter_of(args), sort=args.sort, descending=not args.asc,
+                           warnings=warnings)
     except ValueError as exc:
         raise UserFacingError(f"Cannot sort by {args.sort!r}.") from exc
     finally:
         ds.close()
     if args.json:
-        _emit_json({"dataset": ds.id, "path": str(args.out), "rows": rows})
+        _emit_json({"dataset": ds.id, "path": str(args.out), "rows": rows, "warnings": warnings})
     else:
         _out(f"exported {rows:,} rows to {args.out}")
+        for warning in warnings:
+            _out(f"warning: {warning}")
     return 0
 
 

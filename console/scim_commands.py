@@ -84,9 +84,11 @@ def _run_status(args: argparse.Namespace) -> int:
 
     with _client() as client:
         settings = client.get_scim(args.org)
+        here = client.platform()
     store = _store()
-    try:
-        pending = PendingDeliveries(store.engine).list(args.org)
+    try:  # only this platform's: the same org id elsewhere has its own tokens (docs/platform-identity.md)
+        pending = [p for p in PendingDeliveries(store.engine).list(args.org)
+                   if p.platform_id in (here.id, None)]
     finally:
         store.close()
     if args.json:
@@ -145,8 +147,6 @@ def _run_rotate(args: argparse.Namespace) -> int:
 
 def _run_test(args: argparse.Namespace) -> int:
     from console.services.connection_test import run_connection_test
-    from console.services.pending_deliveries import PendingDeliveries
-    from console.services.scim_setup import pending_token
 
     with _client() as client:
         settings = client.get_scim(args.org)
@@ -155,15 +155,8 @@ def _run_test(args: argparse.Namespace) -> int:
     if args.token_stdin:
         token = sys.stdin.readline().strip()
     else:
-        store = _store()
-        try:
-            live = [p for p in PendingDeliveries(store.engine).list(args.org) if p.purged_at is None]
-        finally:
-            store.close()
-        if not live:
-            raise UserFacingError("No undelivered token of this org is in the keyring.",
-                                  hint="Pipe the token in with --token-stdin.")
-        token = pending_token(_secrets(strict=False), args.org, live[0].token_id)
+        with _client() as client:
+            token = _pending_token_here(client, args.org)
     result = run_connection_test(settings.scim_base_url, token)
     report = None
     if args.deep and result.ok:
@@ -185,6 +178,32 @@ def _run_test(args: argparse.Namespace) -> int:
                     _out(f"{c.status.upper():4} {c.group}: {c.name}" + (f" — {c.detail}" if c.detail else ""))
             _out(report.summary())
     return 0 if result.ok and (report is None or report.ok) else 1
+
+
+def _pending_token_here(client: Any, org_id: str) -> str:
+    """The org's undelivered token minted on the platform ``client`` talks to (never one minted
+    elsewhere under the same org id: docs/platform-identity.md)."""
+    from console.core.platform_identity import refuse_other_platform
+    from console.services.pending_deliveries import PendingDeliveries
+    from console.services.scim_setup import pending_token
+
+    store = _store()
+    try:
+        deliveries = PendingDeliveries(store.engine)
+        live = [p for p in deliveries.list(org_id) if p.state in ("pending", "link sent")]
+        if not live:
+            raise UserFacingError(f"No undelivered token of {org_id} is waiting in this console.",
+                                  hint="Pipe the token in with --token-stdin.")
+        here = client.platform()
+        mine = [p for p in live if p.platform_id in (here.id, None)]
+        if not mine:
+            other = live[0].platform
+            assert other is not None
+            refuse_other_platform(f"The undelivered token …{live[0].last_four} of {org_id}", other, here)
+        return pending_token(_secrets(strict=False), org_id, mine[0].token_id, client=client,
+                             deliveries=deliveries)
+    finally:
+        store.close()
 
 
 def _run_revoke(args: argparse.Namespace) -> int:

@@ -17,6 +17,8 @@ class _Model(BaseModel):
 class Health(BaseModel):
     status: str
     version: str
+    instance_id: str = Field(description="This platform's stable identity (one per database); the console "
+                             "binds every SCIM token it holds to it.")
 
 
 class ScimStatus(BaseModel):

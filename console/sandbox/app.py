@@ -14,10 +14,11 @@ import json
 import logging
 import sys
 import threading
+import uuid
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 
@@ -25,10 +26,11 @@ from console import __version__
 from console.sandbox import admin_links, admin_logs, admin_orgs, admin_scim, admin_users
 from console.sandbox import admin_models as m
 from console.sandbox.admin_indexes import ensure_admin_indexes
-from console.sandbox.db import Base
+from console.sandbox.db import Base, PlatformInstance
 from console.sandbox.errors import install_error_handlers
 from console.sandbox.faults import FaultInjector, FaultMiddleware
 from console.sandbox.idempotency import IdempotencyGate, purge_expired
+from console.sandbox.limits import LimitsMiddleware
 from console.sandbox.links import wipe_expired
 from console.sandbox.scim_api import router as scim_router
 
@@ -43,15 +45,18 @@ class _SandboxApp(FastAPI):
     """FastAPI with the fault injector wrapped around everything (also around error handling)."""
 
     def build_middleware_stack(self) -> Any:
-        return FaultMiddleware(super().build_middleware_stack(), self.state.faults)
+        # Limits inside the faults (an injected fault still fires first) and outside everything else,
+        # so an oversized or over-deep body is refused before routing and authentication.
+        return FaultMiddleware(LimitsMiddleware(super().build_middleware_stack()), self.state.faults)
 
 
 def _health_router() -> APIRouter:
     router = APIRouter()
 
-    @router.get("/health", response_model=m.Health, summary="Liveness (no authentication)")
-    def health() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
+    @router.get("/health", response_model=m.Health,
+                summary="Liveness and platform identity (no authentication)")
+    def health(request: Request) -> dict[str, str]:
+        return {"status": "ok", "version": __version__, "instance_id": request.app.state.instance_id}
 
     return router
 
@@ -61,14 +66,21 @@ def _mount_scim(app: FastAPI) -> None:
     app.include_router(scim_router, prefix=SCIM_PREFIX, include_in_schema=False)
 
 
-def _housekeeping(session_factory: sessionmaker) -> None:
+def _housekeeping(session_factory: sessionmaker) -> str:
+    """Index upkeep and expiry sweeps; returns this database's platform instance id."""
     engine = session_factory.kw.get("bind")
     if engine is not None:
         ensure_admin_indexes(engine)
     with session_factory() as session:
         wipe_expired(session)
         purge_expired(session)
+        instance = session.get(PlatformInstance, 1)
+        if instance is None:  # a database not made by make_engine (e.g. the OpenAPI build)
+            instance = PlatformInstance(id=1, instance_id="plat_" + uuid.uuid4().hex)
+            session.add(instance)
+        instance_id = instance.instance_id
         session.commit()
+    return instance_id
 
 
 def create_app(
@@ -99,7 +111,7 @@ def create_app(
     app.include_router(admin_links.router, prefix=ADMIN_PREFIX, tags=["secure-links"])
     app.include_router(admin_links.pages)
     _mount_scim(app)
-    _housekeeping(session_factory)
+    app.state.instance_id = _housekeeping(session_factory)
     return app
 
 

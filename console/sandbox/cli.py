@@ -59,6 +59,12 @@ def register(parser: argparse.ArgumentParser, embedded_db: Callable[[], Path] | 
         help="inject faults, e.g. 'POST admin/orgs/*/scim/enable:reset-after-commit@1; "
         "scim/*/Users:429,retry-after=2@every3' (grammar: console/sandbox/faults.py)",
     )
+    serve.add_argument(
+        "--rotate-operator-token",
+        action="store_true",
+        help="revoke every operator token of this database, not only the one the previous start minted "
+        "(each start revokes that one and mints a new token valid for 30 days)",
+    )
     serve.add_argument("--json", action="store_true", help="print the start-up line as JSON")
     serve.set_defaults(handler=run_serve)
     reset = sub.add_parser(
@@ -83,6 +89,16 @@ def register(parser: argparse.ArgumentParser, embedded_db: Callable[[], Path] | 
     parser.set_defaults(handler=lambda _args: (parser.print_help(), 2)[1])
 
 
+def _exposure_warnings(host: str) -> list[str]:
+    """A non-loopback bind makes the sandbox reachable from the network: say so (README §Security)."""
+    from console.core.platform_identity import is_loopback_host
+
+    if is_loopback_host(host):
+        return []
+    return [f"the sandbox listens on {host}, so other machines can reach it; it is a training tool, not "
+            "hardened for a network (bind 127.0.0.1 and let a tunnel you control be the only way in)"]
+
+
 def run_serve(args: argparse.Namespace) -> int:
     from console.sandbox.server import SandboxServer
 
@@ -94,7 +110,8 @@ def run_serve(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     # Before the signal handlers: a bad --faults spec fails here with a one-line FaultSpecError.
-    server = SandboxServer(db_path, seed=args.seed, host=args.host, port=args.port, faults=args.faults)
+    server = SandboxServer(db_path, seed=args.seed, host=args.host, port=args.port, faults=args.faults,
+                           rotate_operator_token=args.rotate_operator_token)
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         server.start()
@@ -109,6 +126,10 @@ def run_serve(args: argparse.Namespace) -> int:
             "startup_s": round(time.perf_counter() - started, 2),
             "faults": server.faults.spec,
         }
+        warnings = _exposure_warnings(args.host)
+        info["warnings"] = warnings
+        for warning in warnings:
+            sys.stderr.write(f"warning: {warning}\n")
         if args.json:
             print(json.dumps(info), flush=True)
         else:

@@ -280,6 +280,19 @@ class OperatorToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # NULL only in pre-expiry DBs
+
+
+class PlatformInstance(Base):
+    """This database's platform identity (one row): a random id minted with the database, so the
+    console can tell two platforms apart even when both hold an org with the same id
+    (docs/platform-identity.md)."""
+
+    __tablename__ = "platform_instance"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class IdempotencyRecord(Base):
@@ -384,6 +397,12 @@ def make_engine(db_path: Path | str) -> Engine:
         conn.exec_driver_sql(
             "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log "
             "BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END"
+        )
+        if "expires_at" not in {c[1] for c in conn.exec_driver_sql("PRAGMA table_info(operator_tokens)")}:
+            conn.exec_driver_sql("ALTER TABLE operator_tokens ADD COLUMN expires_at DATETIME")
+        conn.exec_driver_sql(
+            "INSERT OR IGNORE INTO platform_instance (id, instance_id, created_at) VALUES (1, ?, ?)",
+            ("plat_" + uuid.uuid4().hex, utcnow().replace(tzinfo=None).isoformat(sep=" ")),
         )
     return engine
 

@@ -98,6 +98,8 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, RecursionError):  # hostile nesting that got past limits.py: the client's fault
+        return error_response(400, "bad_request", "The request is nested too deeply.")
     # Type only: exception text can carry data we must not echo (and the trace goes to the server log).
     log.error("unhandled %s in admin API", type(exc).__name__)
     return error_response(500, "internal_error", "The sandbox platform failed to handle this request.")

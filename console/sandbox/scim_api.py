@@ -189,7 +189,7 @@ def _run(
             if raw.strip():
                 try:
                     body = json.loads(raw)
-                except ValueError:
+                except (ValueError, RecursionError):  # deep JSON is refused earlier (limits.py)
                     raise ScimError(400, "invalidSyntax", "request body is not valid JSON") from None
             elif request.method in ("POST", "PUT", "PATCH") and op != "unknown":
                 raise ScimError(400, "invalidSyntax", "request body is required")

@@ -35,7 +35,7 @@ from console.sandbox.faults import FaultInjector
 from console.sandbox.reset import SharedLock
 from console.sandbox.seed import SEED_KINDS, ensure_seeded
 from console.sandbox.seed_bulk import TAILSPIN_ID, TailspinSize, fill, pending_size
-from console.sandbox.tokens import mint_operator_token
+from console.sandbox.tokens import start_operator_token
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,7 @@ class SandboxServer:
         faults: str | None = None,
         fault_seed: int | None = None,
         bulk: str = "wait",
+        rotate_operator_token: bool = False,
     ) -> None:
         if seed not in SEED_KINDS:
             raise ValueError(f"unknown seed {seed!r}; expected one of {', '.join(SEED_KINDS)}")
@@ -97,6 +98,8 @@ class SandboxServer:
         self.admin_url = ""
         self.scim_base_url = ""
         self.operator_token = ""
+        self.rotate_operator_token = rotate_operator_token  # revoke every operator token, not just ours
+        self.instance_id = ""  # the platform identity /admin/v1/health reports (one per database)
         self.seeded = False
         self.engine: Engine | None = None
         self.session_factory: sessionmaker | None = None
@@ -118,7 +121,8 @@ class SandboxServer:
             self.session_factory = make_sessionmaker(self.engine)
             with self.session_factory() as session:
                 self.seeded = ensure_seeded(session, self.seed)
-                self.operator_token = mint_operator_token(session, OPERATOR_NAME)
+                self.operator_token = start_operator_token(session, OPERATOR_NAME,
+                                                           revoke_all=self.rotate_operator_token)
                 session.commit()
                 pending = pending_size(session)
             if pending is not None and self.bulk_mode == "wait":
@@ -160,6 +164,7 @@ class SandboxServer:
         self.admin_url = self.base_url + ADMIN_PREFIX
         self.scim_base_url = self.base_url + SCIM_PREFIX
         app.state.public_base_url = self.base_url
+        self.instance_id = app.state.instance_id
         self._wait_healthy(deadline)
         if pending is not None:
             self._bulk_thread = threading.Thread(target=self._fill, args=(pending,), daemon=True,

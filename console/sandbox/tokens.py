@@ -20,6 +20,7 @@ SCIM_TOKEN_PREFIX = "scim_"
 OPERATOR_TOKEN_PREFIX = "scop_"
 MAX_ACTIVE_SCIM_TOKENS = 2
 DEFAULT_SCIM_TOKEN_LIFETIME = timedelta(days=365)  # Atlassian's default; Entra wants long-lived
+DEFAULT_OPERATOR_TOKEN_LIFETIME = timedelta(days=30)  # a sandbox start's credential; restarts rotate it
 
 
 def hash_token(token: str) -> str:
@@ -82,15 +83,33 @@ def authenticate_scim_token(session: Session, org_id: str, presented: str) -> Sc
     return row
 
 
-def mint_operator_token(session: Session, name: str) -> str:
+def mint_operator_token(session: Session, name: str,
+                        lifetime: timedelta | None = DEFAULT_OPERATOR_TOKEN_LIFETIME) -> str:
     plaintext = generate(OPERATOR_TOKEN_PREFIX)
-    session.add(OperatorToken(name=name, token_hash=hash_token(plaintext)))
+    now = utcnow()
+    session.add(OperatorToken(name=name, token_hash=hash_token(plaintext), created_at=now,
+                              expires_at=(now + lifetime) if lifetime else None))
     session.flush()
     return plaintext
+
+
+def start_operator_token(session: Session, name: str, *, revoke_all: bool = False) -> str:
+    """The operator token of a sandbox start: the tokens earlier starts minted under ``name`` are
+    revoked first (``revoke_all``: every operator token of this database), so a database never
+    collects valid tokens; the new one expires (docs/sandbox-limits.md §4)."""
+    now = utcnow()
+    stmt = select(OperatorToken).where(OperatorToken.revoked_at.is_(None))
+    if not revoke_all:
+        stmt = stmt.where(OperatorToken.name == name)
+    for row in session.scalars(stmt):
+        row.revoked_at = now
+    return mint_operator_token(session, name)
 
 
 def authenticate_operator(session: Session, presented: str) -> OperatorToken | None:
     row = session.scalar(select(OperatorToken).where(OperatorToken.token_hash == hash_token(presented)))
     if row is None or row.revoked_at is not None:
+        return None
+    if row.expires_at is not None and row.expires_at <= utcnow():
         return None
     return row

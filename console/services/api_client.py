@@ -50,6 +50,7 @@ from console.core.models import (
     TokenInfo,
     WorkArea,
 )
+from console.core.platform_identity import PlatformRef, check_transport
 from console.core.redact import redact, register_secret
 from console.services import api_errors as E  # noqa: N812 - short alias keeps raise sites readable
 from console.services.tls import ssl_context
@@ -123,9 +124,7 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
 def normalize_admin_url(url: str) -> str:
     """Accept either the platform's base URL or its ``…/admin/v1`` URL; return the latter."""
     url = url.strip().rstrip("/")
-    if not url.startswith(("http://", "https://")):
-        raise UserFacingError("The admin API URL must start with https:// (or http:// for a local sandbox).",
-                              where=redact(url))
+    check_transport(url, redact(url))
     return url if url.endswith(ADMIN_PREFIX) else url + ADMIN_PREFIX
 
 
@@ -156,8 +155,14 @@ class AdminApiClient:
         if not token or any(ch.isspace() for ch in token):
             raise UserFacingError("The operator token is empty or contains spaces or line breaks.",
                                   hint="Paste the token again without surrounding whitespace.")
+        if not token.isascii() or not token.isprintable():
+            # An HTTP header carries ASCII only; httpx would fail with a bare UnicodeEncodeError.
+            raise UserFacingError("The operator token contains characters that are not plain ASCII (a "
+                                  "typographic quote, dash or an invisible character?).",
+                                  hint="Copy the token again from its source, as plain text.")
         register_secret(token)
         self.admin_url = normalize_admin_url(base_url)
+        self._platform: PlatformRef | None = None
         if isinstance(retries, int):
             retries = RetryPolicy(attempts=max(1, retries + 1))
         self.retry_policy = retries or RetryPolicy()
@@ -328,6 +333,22 @@ class AdminApiClient:
     # ---- health and orgs
     def health(self) -> dict[str, Any]:
         return dict(self._json("GET", "health"))
+
+    def platform(self) -> PlatformRef:
+        """This platform's identity (its instance id from ``/health``; its URL when it has none).
+
+        A platform without that endpoint (404, not JSON, 401 …) is known by its URL; only a platform
+        that cannot be reached raises (network errors, timeouts, 5xx), since then nothing is known."""
+        if self._platform is None:
+            try:
+                health = self.health()
+            except (E.NetworkError, E.TimeoutError_, E.ServerError):
+                raise
+            except UserFacingError as exc:
+                log.info("platform identity from its URL (no /health: %s)", type(exc).__name__)
+                health = {}
+            self._platform = PlatformRef.from_health(health, self.admin_url)
+        return self._platform
 
     def list_orgs(self, q: str | None = None, limit: int = 50, cursor: str | None = None) -> Page[OrgSummary]:
         return self._page("orgs", OrgSummary.from_api, {"q": q, "limit": limit, "cursor": cursor})

@@ -86,17 +86,28 @@ def write_csv(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[A
     return count
 
 
+def fit_cell(text: str) -> tuple[str, bool]:
+    """``text`` within Excel's cell limit; a cut value ends with a marker saying how much is missing,
+    so nobody takes a cut error message or address list for the whole one."""
+    if len(text) <= XLSX_MAX_CELL:
+        return text, False
+    keep = XLSX_MAX_CELL - 100  # room for the marker (its number has at most 10 digits)
+    marker = f"… [cut: {len(text) - keep:,} more characters; export to CSV for the whole value]"
+    return text[:keep] + marker, True
+
+
 def write_xlsx(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[Any]], *,
                sheet: str = "Export", progress: Callable[[int], None] | None = None,
-               every: int = 10_000) -> int:
+               every: int = 10_000, warnings: list[str] | None = None) -> int:
     """Write ``rows`` to one sheet of an XLSX workbook; returns the number of data rows written.
 
-    Raises ``TooManyRowsError`` past Excel's row limit (the caller should offer CSV instead)."""
+    Raises ``TooManyRowsError`` past Excel's row limit (the caller should offer CSV instead). Cells
+    longer than Excel allows are cut with a marker (:func:`fit_cell`) and counted in ``warnings``."""
     import xlsxwriter
 
     target = Path(path)
     tmp = target.with_name(f".{target.name}.part")
-    count = 0
+    count = cut = 0
     try:
         book = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
                                               "strings_to_numbers": False, "constant_memory": True})
@@ -118,7 +129,9 @@ def write_xlsx(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[
                     elif isinstance(value, int | float):
                         ws.write_number(r, col, value)
                     else:
-                        ws.write_string(r, col, redact(_text(value))[:XLSX_MAX_CELL])
+                        text, was_cut = fit_cell(redact(_text(value)))
+                        cut += was_cut
+                        ws.write_string(r, col, text)
                 count = r
                 if progress is not None and count % every == 0:
                     progress(count)
@@ -127,6 +140,9 @@ def write_xlsx(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+    if cut and warnings is not None:
+        warnings.append(f"{cut:,} cell(s) longer than Excel's {XLSX_MAX_CELL:,} characters were cut; each "
+                        "ends with '… [cut: N more characters …]'. Export to CSV for the whole values.")
     return count
 
 
@@ -144,6 +160,7 @@ def write_table(path: str | Path, header: Sequence[str], rows: Iterable[Sequence
         if xlsx:
             return write_xlsx(path, header, rows, **kw)
         kw.pop("sheet", None)
+        kw.pop("warnings", None)  # CSV keeps every value whole
         return write_csv(path, header, rows, **kw)
     except OSError as exc:
         raise UserFacingError(f"Could not write the export: {exc.strerror or exc}.",

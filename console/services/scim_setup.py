@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from console.core.errors import UserFacingError
 from console.core.models import NewToken, ScimSettings, SecureLink, TokenInfo
+from console.core.platform_identity import PlatformRef, WrongPlatformError, refuse_other_platform
 from console.core.redact import register_secret
 from console.services import api_errors as E  # noqa: N812
 from console.services.api_client import new_idempotency_key
@@ -31,6 +32,7 @@ from console.services.pending_deliveries import (
     PendingDelivery,
     secret_key,
 )
+from console.services.scim_intents import ScimIntents
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -114,45 +116,64 @@ def _with_retries(call: Callable[[], T], attempts: int, on_attempt: Callable[[in
 
 def _store_and_audit(kind: str, client: Any, org_id: str, new: NewToken, secrets: Any, audit: Any,
                      deliveries: PendingDeliveries, *, operator: str, profile_id: str | None,
-                     hours: int, attempts: int, key: str, scim_base_url: str) -> MintResult:
+                     hours: int, attempts: int, key: str, scim_base_url: str,
+                     platform: PlatformRef) -> MintResult:
     info = new.token_info
     register_secret(new.token)
     stored = True
     try:
-        secrets.set(secret_key(org_id, info.id), new.token)
-        pending = deliveries.add(org_id, info, profile_id=profile_id, hours=hours)
+        secrets.set(secret_key(org_id, info.id, platform.id), new.token)
+        pending = deliveries.add(org_id, info, profile_id=profile_id, hours=hours, platform=platform)
     except UserFacingError as exc:  # keyring broke between preflight and now: show once, say so
         stored, pending = False, None
         log.error("could not keep the new SCIM token for delivery: %s", exc)
     audit.record(kind, org_id=org_id, profile_id=profile_id, actor=operator, params={
         "token_id": info.id, "last_four": info.last_four, "fingerprint": info.fingerprint,
         "expires_at": info.expires_at, "scim_base_url": scim_base_url, "attempts": attempts,
-        "stored_in_keyring": stored,
+        "stored_in_keyring": stored, "platform_id": platform.id,
         "delivery_expires_at": pending.expires_at if pending else None})
     return MintResult(org_id, scim_base_url, new.token, info, pending, attempts, key,
                       secrets.token_location(getattr(client, "admin_url", None)))
 
 
+_RETRY_SAME_KEY = ("Run the same command again (or Try again in the wizard), from this or any console on "
+                   "this machine: the console kept the request's Idempotency-Key, so the same request is "
+                   "repeated and the platform hands over the same token it minted, or mints one if it never "
+                   "did. Never two.")
+
+
 def _interrupted(client: Any, org_id: str, key: str, exc: BaseException, audit: Any, kind: str,
-                 operator: str, profile_id: str | None) -> EnableInterruptedError:
+                 operator: str, profile_id: str | None,
+                 tokens_before: frozenset[str] | None) -> EnableInterruptedError:
+    """What a re-query says after the mint call failed: ``reached`` (minted, the answer was lost),
+    ``not_enabled`` (nothing minted) or ``unknown``. ``tokens_before``: the active token ids read
+    before a rotate (None for enable, where no token existed before)."""
     try:
         settings: ScimSettings | None = client.get_scim(org_id)
     except UserFacingError:
         settings = None
+    what = "SCIM enable" if kind == "scim.enable" else "the token rotation"
     if settings is None:
-        state, msg = "unknown", ("The platform could not be reached, so it is not known whether SCIM is now "
-                                 f"enabled for {org_id}.")
-        hint = "Try again when the connection is back: the same request is repeated and cannot mint twice."
-    elif settings.enabled and any(t.active for t in settings.tokens):
-        active = sum(1 for t in settings.tokens if t.active)
-        state = "enabled"
-        msg = (f"SCIM is enabled for {org_id} ({active} active token(s)), but the token did not reach the "
-               "console because the connection failed.")
-        hint = ("Try again: the same request is repeated and the platform returns the same token (nothing "
-                "new is minted). If that keeps failing, revoke that token and rotate.")
+        state, msg = "unknown", (f"It is not known whether {what} for {org_id} reached the platform: the "
+                                 "platform could not be reached to check.")
+        hint = _RETRY_SAME_KEY
     else:
-        state, msg = "not_enabled", f"SCIM was not enabled for {org_id}: the connection failed."
-        hint = "Try again; nothing was changed on the platform."
+        active = {t.id for t in settings.tokens if t.active}
+        if tokens_before is not None:
+            minted = active - tokens_before
+        else:
+            minted = active if settings.enabled else set()
+        if minted:
+            state = "enabled"
+            head = f"SCIM is enabled for {org_id}" if tokens_before is None else f"{org_id} has a new token"
+            msg = (f"{head}: the request reached the platform and minted {', '.join(sorted(minted))}, but "
+                   "the token did not reach the console (the answer carrying it was lost on the way back).")
+            hint = _RETRY_SAME_KEY + " If retrying keeps failing, revoke that token and rotate."
+        else:
+            state = "not_enabled"
+            msg = (f"No token was minted for {org_id}: the platform did not carry out {what} "
+                   "(nothing was changed there).")
+            hint = "Try again; this is a new request."
     audit.record(kind, outcome="error", org_id=org_id, profile_id=profile_id, actor=operator,
                  params={"state_after": state}, detail=f"{type(exc).__name__}: {exc}")
     return EnableInterruptedError(f"{msg} ({exc})", state=state, idempotency_key=key, hint=hint,
@@ -161,28 +182,69 @@ def _interrupted(client: Any, org_id: str, key: str, exc: BaseException, audit: 
 
 def _mint(kind: str, call: Callable[[str], NewToken], client: Any, org_id: str, audit: Any, *, operator: str,
           profile_id: str | None, key: str, attempts: int, on_attempt: Callable[[int], None] | None,
-          conflicts: dict[str, tuple[str, str]]) -> tuple[NewToken, int]:
-    """One minting intention: ``call(key)`` with retries on the same key; a failure is re-queried
-    and explained (:func:`_interrupted`), a known conflict becomes its message. Returns the token and
-    how many attempts it took."""
+          conflicts: dict[str, tuple[str, str]], intents: ScimIntents, platform: PlatformRef,
+          tokens_before: frozenset[str] | None) -> tuple[NewToken, int]:
+    """One minting intention: ``call(key)`` with retries on the same key, recorded in ``intents``
+    until its outcome is known; a failure is re-queried and explained (:func:`_interrupted`), a
+    known conflict becomes its message. Returns the token and how many attempts it took."""
     seen: list[int] = []
+    resumed = intents.get(key) is not None
 
     def hook(n: int) -> None:
         seen.append(n)
         if on_attempt is not None:
             on_attempt(n)
 
+    intents.begin(kind.removeprefix("scim."), org_id, platform, key, profile_id=profile_id)
     try:
         return _with_retries(lambda: call(key), attempts, hook), len(seen)
     except RETRYABLE as exc:
-        raise _interrupted(client, org_id, key, exc, audit, kind, operator, profile_id) from None
+        intents.failed(key, f"{type(exc).__name__}: {exc}")
+        err = _interrupted(client, org_id, key, exc, audit, kind, operator, profile_id, tokens_before)
+        if err.state == "not_enabled":
+            intents.resolve(key, "not_minted")
+        raise err from None
     except E.ConflictError as exc:
         audit.record(kind, outcome="error", org_id=org_id, profile_id=profile_id, actor=operator,
                      detail=f"{exc.code}: {exc}")
+        intents.resolve(key, "abandoned" if resumed else "not_minted")
+        if resumed and exc.code == "scim_already_enabled":
+            raise UserFacingError(
+                f"SCIM is enabled for {org_id}, and the earlier enable request that was interrupted did "
+                "reach the platform, but the platform no longer replays its answer, so its token never "
+                "reached the console.",
+                hint="Rotate to mint a token you can deliver, then revoke the one nobody holds (see "
+                     "'scim status').") from None
         if exc.code in conflicts:
             message, hint = conflicts[exc.code]
             raise UserFacingError(message, hint=hint) from None
         raise
+    except UserFacingError:
+        intents.resolve(key, "not_minted")  # the platform refused (4xx): nothing was minted
+        raise
+
+
+def _platform_or_not_sent(client: Any, org_id: str, kind: str) -> PlatformRef:
+    """The platform's identity, read before anything is sent; unreachable = nothing minted."""
+    try:
+        return client.platform()
+    except RETRYABLE as exc:
+        raise EnableInterruptedError(
+            f"Nothing was minted for {org_id}: the platform could not be reached, so the {kind} request was "
+            f"not sent ({exc}).", state="not_enabled", idempotency_key="",
+            hint="Try again when the connection is back.") from None
+
+
+def _intent_key(intents: ScimIntents, kind: str, org_id: str, platform: PlatformRef,
+                idempotency_key: str | None) -> str:
+    """The caller's key, else the key of this org's open intention on this platform, else a new one."""
+    if idempotency_key:
+        return idempotency_key
+    open_intent = intents.open_for(kind, org_id, platform.id)
+    if open_intent is not None and open_intent.idempotency_key:
+        log.info("repeating the interrupted %s of %s with its Idempotency-Key", kind, org_id)
+        return open_intent.idempotency_key
+    return new_idempotency_key()
 
 
 def enable_scim(client: Any, org_id: str, secrets: Any, audit: Any, *, operator: str,
@@ -192,18 +254,23 @@ def enable_scim(client: Any, org_id: str, secrets: Any, audit: Any, *, operator:
                 on_attempt: Callable[[int], None] | None = None) -> MintResult:
     """Enable SCIM and keep the first token in the keyring pending delivery."""
     preflight_keyring(secrets, getattr(client, "admin_url", None))
-    key = idempotency_key or new_idempotency_key()
+    platform = _platform_or_not_sent(client, org_id, "enable")
+    intents = ScimIntents(deliveries.engine)
+    key = _intent_key(intents, "enable", org_id, platform, idempotency_key)
     new, tries = _mint(
         "scim.enable",
         lambda k: client.enable_scim(org_id, idempotency_key=k, token_lifetime_days=token_lifetime_days),
         client, org_id, audit, operator=operator, profile_id=profile_id, key=key, attempts=attempts,
         on_attempt=on_attempt, conflicts={"scim_already_enabled": (
             f"SCIM is already enabled for {org_id}.",
-            "Use Rotate to issue a new token (the current one stays active until you revoke it).")})
+            "Use Rotate to issue a new token (the current one stays active until you revoke it).")},
+        intents=intents, platform=platform, tokens_before=None)
     url = new.scim_base_url or _scim_base_url_if_known(client, org_id)
-    return _store_and_audit("scim.enable", client, org_id, new, secrets, audit, deliveries,
-                            operator=operator, profile_id=profile_id, hours=delivery_hours,
-                            attempts=tries, key=key, scim_base_url=url)
+    result = _store_and_audit("scim.enable", client, org_id, new, secrets, audit, deliveries,
+                              operator=operator, profile_id=profile_id, hours=delivery_hours,
+                              attempts=tries, key=key, scim_base_url=url, platform=platform)
+    intents.resolve(key, "minted")
+    return result
 
 
 def _scim_base_url_if_known(client: Any, org_id: str) -> str:
@@ -221,19 +288,27 @@ def rotate_token(client: Any, org_id: str, secrets: Any, audit: Any, *, operator
                  delivery_hours: int = DEFAULT_DELIVERY_HOURS) -> MintResult:
     """Mint a second token (the old one stays active until revoked) and keep it pending delivery."""
     preflight_keyring(secrets, getattr(client, "admin_url", None))
+    platform = _platform_or_not_sent(client, org_id, "rotate")
     # Read before minting: once a token exists, nothing may stand between it and the keyring (a GET
-    # that failed after the mint used to lose the new, active token).
+    # that failed after the mint used to lose the new, active token). The active ids also tell,
+    # after a failure, whether this call minted one.
     settings = client.get_scim(org_id)
-    key = idempotency_key or new_idempotency_key()
+    intents = ScimIntents(deliveries.engine)
+    key = _intent_key(intents, "rotate", org_id, platform, idempotency_key)
     new, tries = _mint(
         "scim.rotate", lambda k: client.mint_scim_token(org_id, idempotency_key=k),
         client, org_id, audit, operator=operator, profile_id=profile_id, key=key, attempts=attempts,
         on_attempt=None, conflicts={"too_many_active_tokens": (
             f"{org_id} already has two active SCIM tokens.",
-            "Revoke the old token (after the customer switched) before rotating again.")})
-    return _store_and_audit("scim.rotate", client, org_id, new, secrets, audit, deliveries,
-                            operator=operator, profile_id=profile_id, hours=delivery_hours,
-                            attempts=tries, key=key, scim_base_url=settings.scim_base_url or "")
+            "Revoke the old token (after the customer switched) before rotating again.")},
+        intents=intents, platform=platform,
+        tokens_before=frozenset(t.id for t in settings.tokens if t.active))
+    result = _store_and_audit("scim.rotate", client, org_id, new, secrets, audit, deliveries,
+                              operator=operator, profile_id=profile_id, hours=delivery_hours,
+                              attempts=tries, key=key, scim_base_url=settings.scim_base_url or "",
+                              platform=platform)
+    intents.resolve(key, "minted")
+    return result
 
 
 def revoke_token(client: Any, org_id: str, token_id: str, secrets: Any, audit: Any, *, operator: str,
@@ -245,8 +320,11 @@ def revoke_token(client: Any, org_id: str, token_id: str, secrets: Any, audit: A
         audit.record("scim.revoke", outcome="error", org_id=org_id, profile_id=profile_id, actor=operator,
                      params={"token_id": token_id}, detail=str(exc))
         raise
-    secrets.delete(secret_key(org_id, token_id))
-    if deliveries.get(token_id) is not None:
+    row = deliveries.get(token_id)
+    secrets.delete(secret_key(org_id, token_id))  # a pre-v5 entry, if any
+    if row is not None and row.platform_id:
+        secrets.delete(row.key)
+    if row is not None:
         deliveries.mark_delivered(token_id, "revoked")
         deliveries.purge(secrets)
     audit.record("scim.revoke", org_id=org_id, profile_id=profile_id, actor=operator,
@@ -255,8 +333,33 @@ def revoke_token(client: Any, org_id: str, token_id: str, secrets: Any, audit: A
 
 
 # ---- delivery
-def pending_token(secrets: Any, org_id: str, token_id: str) -> str:
-    value = secrets.get(secret_key(org_id, token_id))
+def pending_token(secrets: Any, org_id: str, token_id: str, *, client: Any,
+                  deliveries: PendingDeliveries) -> str:
+    """The undelivered token, after checking it belongs to the platform ``client`` talks to.
+
+    Refuses (:class:`WrongPlatformError`, naming both) a token minted on another platform. A row from
+    before schema v5 is first bound to this platform if this platform holds the same token."""
+    row = deliveries.get(token_id)
+    if row is None or row.org_id != org_id:
+        raise UserFacingError(f"Token {token_id} of {org_id} is not waiting for delivery in this console.",
+                              hint="Rotate to issue a new token if the customer never received it.")
+    here = client.platform()
+    if row.platform is None:
+        adopted = deliveries.adopt_legacy(row, here, client.get_scim(org_id).tokens, secrets)
+        if adopted is None:
+            raise WrongPlatformError(
+                f"Token …{row.last_four} of {org_id} was kept before the console recorded platforms, and the "
+                f"platform it is connected to ({here.url}, instance {here.id}) does not hold it; it was not "
+                "sent.", hint="Connect to the platform that minted it, or rotate on this one.")
+        row = adopted
+    assert row.platform is not None
+    refuse_other_platform(f"Token …{row.last_four} of {org_id}", row.platform, here)
+    if not getattr(secrets, "is_persistent", True):
+        raise UserFacingError(
+            f"The OS keyring is not available, so the console cannot read token …{row.last_four} of {org_id} "
+            f"(it was kept there, and is still pending delivery until {row.expires_at:%Y-%m-%d %H:%M} UTC).",
+            hint="Unlock or start the OS keyring (Secret Service, Credential Manager, Keychain), then retry.")
+    value = secrets.get(row.key)
     if not value:
         raise UserFacingError("This token is no longer held by the console (delivered, expired or revoked).",
                               hint="Rotate to issue a new token if the customer never received it.")
@@ -268,7 +371,7 @@ def create_delivery_link(client: Any, org_id: str, token_id: str, secrets: Any, 
                          expires_in_hours: int = DEFAULT_DELIVERY_HOURS) -> SecureLink:
     """A one-time link on the platform carrying the token. ``link.url`` is itself a secret: show it
     once, never log or store it (only the link id is kept, to see when the customer opened it)."""
-    token = pending_token(secrets, org_id, token_id)
+    token = pending_token(secrets, org_id, token_id, client=client, deliveries=deliveries)
     link = client.create_secure_link(token, org_id=org_id, label=f"SCIM token …{token[-4:]}",
                                      expires_in_hours=expires_in_hours,
                                      idempotency_key=new_idempotency_key())
@@ -294,7 +397,13 @@ def confirm_delivered(org_id: str, token_id: str, method: str, secrets: Any, aud
 def refresh_deliveries(client: Any, secrets: Any, deliveries: PendingDeliveries,
                        now: datetime | None = None) -> list[str]:
     """Mark links the customer opened as delivered, then purge delivered/expired tokens."""
+    try:
+        here: str | None = client.platform().id
+    except UserFacingError:
+        here = None  # offline: purge by expiry only
     for d in deliveries.list():
+        if here is None or d.platform_id not in (None, here):
+            continue  # a link of another platform is asked about there, not here
         if d.delivered_at is None and d.link_id and d.purged_at is None:
             try:
                 link = client.get_secure_link(d.link_id)

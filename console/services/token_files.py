@@ -88,7 +88,7 @@ def _write_private(path: Path, data: bytes) -> None:
 
 
 def write_age_file(org_id: str, token_id: str, path: str | Path, secrets: Any, audit: Any, *,
-                   operator: str, deliveries: PendingDeliveries, recipient: str | None = None,
+                   operator: str, deliveries: PendingDeliveries, client: Any, recipient: str | None = None,
                    profile_id: str | None = None) -> AgeDelivery:
     """Encrypt the org's undelivered token to ``recipient`` (or a new passphrase) into ``path``.
 
@@ -96,7 +96,7 @@ def write_age_file(org_id: str, token_id: str, path: str | Path, secrets: Any, a
     (``scim_setup.confirm_delivered``) or the delivery window ends."""
     if deliveries.get(token_id) is None:
         raise UserFacingError("This token is not waiting for delivery.")
-    token = pending_token(secrets, org_id, token_id)
+    token = pending_token(secrets, org_id, token_id, client=client, deliveries=deliveries)
     target = Path(path)
     if recipient is not None:
         parse_recipient(recipient)  # a bad key fails before any work

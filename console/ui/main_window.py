@@ -34,7 +34,7 @@ from console.ui.pages.logs_page import LogsPage
 from console.ui.pages.orgs_page import OrgsPage
 from console.ui.pages.reconcile_page import ReconcilePage
 from console.ui.pages.settings_page import SettingsPage, open_folder
-from console.ui.widgets.common import plain_label
+from console.ui.widgets.common import plain_label, plain_tip
 
 log = logging.getLogger(__name__)
 
@@ -320,7 +320,7 @@ class MainWindow(QMainWindow):
             return
         text = f"{profile.name} · {profile.admin_url} · {_STATE_TEXT.get(state, state)}"
         self.connection_label.setText(text)
-        self.connection_label.setToolTip(detail)
+        self.connection_label.setToolTip(plain_tip(detail) or "")
         if state == ERROR:
             self.orgs_page.clear("Cannot reach the platform", f"{detail}\nPress F5 to try again.")
             self.show_status("Connection failed — press F5 to retry.")

@@ -247,7 +247,7 @@ def test_reset_after_commit_on_enable_yields_exactly_one_active_token(
     assert [n.reason for n in rec.notices] == ["connection failed"]
     tokens = platform_tokens(server, org)
     assert [(t["id"], t["active"]) for t in tokens] == [(result.token_info.id, True)]
-    assert secrets.get(secret_key(org, result.token_info.id)) == result.token
+    assert secrets.get(secret_key(org, result.token_info.id, server.instance_id)) == result.token
     assert store.audit.query()[0].action == "scim.enable"
     assert store.audit.query()[0].outcome == "ok"
 
@@ -308,7 +308,7 @@ def test_rotate_under_reset_after_commit_mints_one_more_token_not_two(
                               deliveries=PendingDeliveries(store.engine))
     active = sorted(t["id"] for t in platform_tokens(server, org) if t["active"])
     assert active == sorted([first.token_info.id, second.token_info.id])
-    assert secrets.get(secret_key(org, second.token_info.id)) == second.token
+    assert secrets.get(secret_key(org, second.token_info.id, server.instance_id)) == second.token
 
 
 def test_rotate_never_leaves_an_active_token_the_console_does_not_hold(
@@ -326,7 +326,8 @@ def test_rotate_never_leaves_an_active_token_the_console_does_not_hold(
         assert active == [first.token_info.id]  # nothing minted: the failure came before the mint
         second = rotate_token(c, org, secrets, store.audit, operator=OP, deliveries=deliveries)  # again
     for token_id in (t["id"] for t in platform_tokens(server, org) if t["active"]):
-        assert secrets.get(secret_key(org, token_id)), f"active token {token_id} is not held by the console"
+        held = secrets.get(secret_key(org, token_id, server.instance_id))
+        assert held, f"active token {token_id} is not held by the console"
     assert second.scim_base_url.endswith(f"/scim/v2/{org}")
 
 

@@ -113,6 +113,7 @@ def test_csv_download_list_filters_and_export(tmp_path: Path) -> None:
         "dataset": dataset,
         "path": str(out),
         "rows": exp["status"]["failure"],
+        "warnings": [],
     }
     assert out.stat().st_size > 0
     proc = run_cli("logs", "export", "latest", str(tmp_path / "all.csv"))

@@ -85,7 +85,7 @@ def test_enable_keeps_token_only_in_keyring_and_audits_metadata(server, org, sec
     info = result.token_info
     assert result.token.startswith("scim_")
     assert result.scim_base_url.endswith(f"/scim/v2/{org}")
-    assert secrets.get(secret_key(org, info.id)) == result.token
+    assert secrets.get(secret_key(org, info.id, server.instance_id)) == result.token
     pending = PendingDeliveries(store.engine).get(info.id)
     assert pending.last_four == result.token[-4:]
     assert pending.delivered_at is None
@@ -116,7 +116,7 @@ def test_connection_drop_mid_enable_retries_same_key_and_mints_once(server, org,
         tokens = c.get_scim(org).tokens
     assert len(tokens) == 1
     assert tokens[0].id == result.token_info.id
-    assert secrets.get(secret_key(org, tokens[0].id)) == result.token
+    assert secrets.get(secret_key(org, tokens[0].id, server.instance_id)) == result.token
 
 
 def test_enable_that_keeps_failing_reports_state_and_try_again_replays(server, org, secrets, store) -> None:
@@ -136,11 +136,11 @@ def test_enable_that_keeps_failing_reports_state_and_try_again_replays(server, o
     assert [t.id for t in tokens] == [again.token_info.id]  # still exactly one token
 
 
-def test_unreachable_platform_gives_unknown_state(org, secrets, store) -> None:
+def test_unreachable_platform_says_nothing_was_sent(org, secrets, store) -> None:
     with AdminApiClient("http://127.0.0.1:9", "scop_x", retries=RetryPolicy.none()) as c, \
-            pytest.raises(EnableInterruptedError) as caught:
+            pytest.raises(EnableInterruptedError, match="request was not sent") as caught:
         enable_scim(c, org, secrets, store.audit, operator=OP, deliveries=PendingDeliveries(store.engine))
-    assert caught.value.state == "unknown"
+    assert caught.value.state == "not_enabled"
 
 
 class RefusingKeyring(keyring.backend.KeyringBackend):
@@ -186,8 +186,8 @@ def test_rotate_then_revoke_purges_the_undelivered_copy(server, org, secrets, st
         revoked = revoke_token(c, org, first.token_info.id, secrets, store.audit, operator=OP,
                                deliveries=deliveries)
         assert revoked.active is False
-    assert secrets.get(secret_key(org, first.token_info.id)) is None
-    assert secrets.get(secret_key(org, second.token_info.id)) == second.token
+    assert secrets.get(secret_key(org, first.token_info.id, server.instance_id)) is None
+    assert secrets.get(secret_key(org, second.token_info.id, server.instance_id)) == second.token
     assert [r.action for r in store.audit.query()][:2] == ["scim.revoke", "scim.rotate"]
 
 
@@ -214,7 +214,7 @@ def test_delivery_link_works_once_then_410_and_purges_keyring(server, org, secre
     assert row.method == "link"
     assert row.delivered_at is not None
     assert row.purged_at is not None
-    assert secrets.get(secret_key(org, result.token_info.id)) is None
+    assert secrets.get(secret_key(org, result.token_info.id, server.instance_id)) is None
     audit_text = repr(store.audit.query())
     assert link.url not in audit_text
     assert result.token not in audit_text
@@ -225,13 +225,13 @@ def test_copy_confirmation_and_expiry_purge(server, org, secrets, store) -> None
     deliveries = PendingDeliveries(store.engine)
     assert confirm_delivered(org, first.token_info.id, "copy", secrets, store.audit, operator=OP,
                              deliveries=deliveries) == [first.token_info.id]
-    assert secrets.get(secret_key(org, first.token_info.id)) is None
+    assert secrets.get(secret_key(org, first.token_info.id, server.instance_id)) is None
     with client(server) as c:
         second = rotate_token(c, org, secrets, store.audit, operator=OP, deliveries=deliveries)
     assert deliveries.purge(secrets) == []
     later = datetime.now(UTC) + timedelta(hours=73)
     assert deliveries.purge(secrets, now=later) == [second.token_info.id]
-    assert secrets.get(secret_key(org, second.token_info.id)) is None
+    assert secrets.get(secret_key(org, second.token_info.id, server.instance_id)) is None
 
 
 # ---- Test Connection (entra-facts §1.2)

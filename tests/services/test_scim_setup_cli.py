@@ -11,6 +11,7 @@ import pytest
 from console.cli import main
 from console.sandbox.server import SandboxServer
 from console.services.api_client import AdminApiClient
+from console.services.pending_deliveries import secret_key
 from console.services.secrets import SERVICE_NAME
 from tests.sandbox.scim_helpers import create_org
 from tests.services.test_cli_commands import run_cli, sandbox_env
@@ -41,7 +42,7 @@ def test_enable_status_test_rotate_revoke(env, capsys, memory_keyring) -> None:
     assert code == 0, out
     data = json.loads(out)
     token_id = data["token_info"]["id"]
-    stored = memory_keyring.store[(SERVICE_NAME, f"org:{org}:scim-token:{token_id}")]
+    stored = memory_keyring.store[(SERVICE_NAME, secret_key(org, token_id, env.instance_id))]
     assert "token" not in data
     assert stored not in out
     assert data["stored_in_keyring"] is True
@@ -70,7 +71,7 @@ def test_enable_status_test_rotate_revoke(env, capsys, memory_keyring) -> None:
     assert code == 0, out
     with AdminApiClient(env.base_url, env.operator_token) as c:
         assert [t.active for t in c.get_scim(org).tokens] == [False, True]
-    assert (SERVICE_NAME, f"org:{org}:scim-token:{token_id}") not in memory_keyring.store
+    assert (SERVICE_NAME, secret_key(org, token_id, env.instance_id)) not in memory_keyring.store
 
 
 def test_wrong_token_from_stdin_fails_like_entra(env, capsys, monkeypatch: pytest.MonkeyPatch) -> None:

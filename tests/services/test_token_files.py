@@ -16,16 +16,22 @@ from tests.services import test_scim_setup as scim_setup_tests
 from tests.services.test_scim_setup import OP, enable
 
 server = scim_setup_tests.server  # the same sandbox fixture (module scope: one per module)
+
+
+@pytest.fixture
+def api(server):
+    with scim_setup_tests.client(server) as c:
+        yield c
 org = scim_setup_tests.org
 
 
-def test_file_for_the_customers_key_opens_only_with_their_identity(server, org, secrets, store,
+def test_file_for_the_customers_key_opens_only_with_their_identity(server, api, org, secrets, store,
                                                                     tmp_path: Path) -> None:
     result = enable(server, org, secrets, store)
     identity = pyrage.x25519.Identity.generate()
     path = tmp_path / "scim-token.age"
     delivery = write_age_file(org, result.token_info.id, path, secrets, store.audit, operator=OP,
-                              deliveries=PendingDeliveries(store.engine),
+                              deliveries=PendingDeliveries(store.engine), client=api,
                               recipient=f"  {identity.to_public()} ")
     assert delivery.method == "age-file"
     assert delivery.passphrase is None
@@ -41,18 +47,18 @@ def test_file_for_the_customers_key_opens_only_with_their_identity(server, org, 
     assert record.params["recipient"] == str(identity.to_public())
     assert result.token not in repr(record)
     # Still pending until the operator confirms; then purged from the keyring.
-    assert secrets.get(secret_key(org, result.token_info.id)) == result.token
+    assert secrets.get(secret_key(org, result.token_info.id, server.instance_id)) == result.token
     confirm_delivered(org, result.token_info.id, "age-file", secrets, store.audit, operator=OP,
                       deliveries=PendingDeliveries(store.engine))
-    assert secrets.get(secret_key(org, result.token_info.id)) is None
+    assert secrets.get(secret_key(org, result.token_info.id, server.instance_id)) is None
 
 
-def test_passphrase_file_opens_with_the_shown_passphrase_only(server, org, secrets, store,
+def test_passphrase_file_opens_with_the_shown_passphrase_only(server, api, org, secrets, store,
                                                                tmp_path: Path) -> None:
     result = enable(server, org, secrets, store)
     path = tmp_path / "t.age"
     delivery = write_age_file(org, result.token_info.id, path, secrets, store.audit, operator=OP,
-                              deliveries=PendingDeliveries(store.engine))
+                              deliveries=PendingDeliveries(store.engine), client=api)
     assert delivery.method == "age-passphrase"
     phrase = delivery.passphrase
     assert phrase is not None
@@ -67,7 +73,8 @@ def test_passphrase_file_opens_with_the_shown_passphrase_only(server, org, secre
     assert "passphrase=" not in repr(delivery)  # repr hides it
 
 
-def test_bad_keys_and_unknown_tokens_are_clear_refusals(server, org, secrets, store, tmp_path: Path) -> None:
+def test_bad_keys_and_unknown_tokens_are_clear_refusals(server, api, org, secrets, store,
+                                                         tmp_path: Path) -> None:
     for bad in ("", "age1notakey", "-----BEGIN PGP PUBLIC KEY BLOCK-----", "ssh-ed25519 AAAAbroken"):
         with pytest.raises(UserFacingError):
             parse_recipient(bad)
@@ -75,14 +82,14 @@ def test_bad_keys_and_unknown_tokens_are_clear_refusals(server, org, secrets, st
     path = tmp_path / "x.age"
     with pytest.raises(UserFacingError, match="public key"):
         write_age_file(org, result.token_info.id, path, secrets, store.audit, operator=OP,
-                       deliveries=PendingDeliveries(store.engine), recipient="age1broken")
+                       deliveries=PendingDeliveries(store.engine), client=api, recipient="age1broken")
     assert not path.exists()
     with pytest.raises(UserFacingError, match="not waiting for delivery"):
         write_age_file(org, "tok_unknown", path, secrets, store.audit, operator=OP,
-                       deliveries=PendingDeliveries(store.engine))
+                       deliveries=PendingDeliveries(store.engine), client=api)
     with pytest.raises(UserFacingError, match="Could not write"):
         write_age_file(org, result.token_info.id, tmp_path / "missing-dir" / "x.age", secrets, store.audit,
-                       operator=OP, deliveries=PendingDeliveries(store.engine))
+                       operator=OP, deliveries=PendingDeliveries(store.engine), client=api)
 
 
 def test_generated_passphrases_differ_and_avoid_look_alikes() -> None:

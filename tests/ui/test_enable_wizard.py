@@ -110,7 +110,8 @@ def test_happy_path_through_every_page(qtbot, runner, server, store, clipboard, 
     assert enable.token.value() == result.token
     assert result.token not in enable.status.text()
     assert result.scim_base_url == enable.url.text()
-    assert services.secrets.get(secret_key("contoso", result.token_info.id)) == result.token
+    held = services.secrets.get(secret_key("contoso", result.token_info.id, server.instance_id))
+    assert held == result.token
     shot(wizard, "2b-enable-done")
 
     enable.token.copy()  # Copy: sensitive hints, our value on the clipboard
@@ -313,7 +314,7 @@ def test_deliver_as_age_file_with_a_passphrase_for_a_second_channel(qtbot, runne
     shot(wizard, "4b-deliver-age-passphrase")
     deliver.confirm.setChecked(True)
     qtbot.waitUntil(lambda: "removed from the keyring" in deliver.status.text(), timeout=TIMEOUT)
-    assert services.secrets.get(secret_key(org_id, result.token_info.id)) is None
+    assert services.secrets.get(secret_key(org_id, result.token_info.id, server.instance_id)) is None
     wizard.next()
     assert "passphrase by a second channel" in wizard.done_page.summary.text()
     wizard.accept()

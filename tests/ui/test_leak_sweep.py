@@ -155,7 +155,7 @@ def _run_and_scan(qtbot: Any, runner: Any, paths: AppPaths, console_home: Path,
             found["second SCIM token"] = second.token
             identity = pyrage.x25519.Identity.generate()
             write_age_file(org_id, second.token_info.id, scratch["exports"] / "rotated.age", secrets,
-                           store.audit, operator="eve@support", deliveries=deliveries,
+                           store.audit, operator="eve@support", deliveries=deliveries, client=client,
                            recipient=str(identity.to_public()))
             confirm_delivered(org_id, second.token_info.id, "age-file", secrets, store.audit,
                               operator="eve@support", deliveries=deliveries)

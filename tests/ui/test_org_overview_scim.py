@@ -91,7 +91,8 @@ def test_enabled_org_lists_tokens_and_rotate_then_revoke_with_confirmation(
     assert dialog is not None
     assert dialog.token.masked
     new_id = overview.details.scim.tokens[-1].id
-    assert overview.services.secrets.get(secret_key(org_id, new_id)) == dialog.token.value()
+    held = overview.services.secrets.get(secret_key(org_id, new_id, server.instance_id))
+    assert held == dialog.token.value()
     assert not overview.rotate_button.isEnabled()  # two active: revoke before rotating again
     dialog.reject()
     assert dialog.token.value() == ""
@@ -140,7 +141,8 @@ def test_rotation_answered_after_switching_org_delivers_the_rotated_orgs_token(
     assert dialog.panel.target.org_id == rotated
     assert rotated in dialog.windowTitle()
     new_id = dialog.panel.target.token_info.id
-    assert overview.services.secrets.get(secret_key(rotated, new_id)) == dialog.token.value()
+    held = overview.services.secrets.get(secret_key(rotated, new_id, server.instance_id))
+    assert held == dialog.token.value()
     with qtbot.waitSignal(dialog.panel.sig_method_chosen, timeout=TIMEOUT) as chosen:
         dialog.panel.link_button.click()  # the keyring key names the rotated org: the link is made
     assert chosen.args == ["link"]
@@ -157,7 +159,7 @@ def test_opening_the_org_purges_a_token_whose_link_was_opened(qtbot, overview, s
     org_id = create_org(server)
     result = enable_with_service(s.api(), org_id, s.secrets, s.store.audit, operator="bob",
                                  deliveries=s.deliveries)
-    key = secret_key(org_id, result.token_info.id)
+    key = secret_key(org_id, result.token_info.id, server.instance_id)
     with qtbot.waitSignal(overview.sig_deliveries_loaded, timeout=TIMEOUT) as blocker:
         load(qtbot, overview, org_id)
     assert [d.token_id for d in blocker.args[0]] == [result.token_info.id]
@@ -226,6 +228,6 @@ def test_a_token_still_waiting_in_the_keyring_is_delivered_from_the_org_page(qtb
     with qtbot.waitSignal(overview.sig_deliveries_loaded, timeout=TIMEOUT):
         overview.refresh()  # the platform says the link was opened: the keyring copy goes
     assert overview.waiting == set()
-    assert s.secrets.get(secret_key(org_id, result.token_info.id)) is None
+    assert s.secrets.get(secret_key(org_id, result.token_info.id, server.instance_id)) is None
     overview.tokens.selectRow(0)
     assert not overview.deliver_button.isEnabled()

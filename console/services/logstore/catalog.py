@@ -3,12 +3,20 @@
 An import writes ``<id>.duckdb.part`` and renames it only when stage 1 is complete, so a crash or a
 cancel never leaves a half dataset in the list. A staged import (big JSON arrays) is usable from
 then on; ``finish`` adds the search text and the details later and updates the sidecar.
+
+Leftovers of a process that was killed are dealt with by :meth:`LogCatalog.housekeep` (at start-up):
+an orphan ``.duckdb.part`` (no process holds its lock) is deleted, and a dataset stopped after stage 1
+is reported so the caller can offer to finish it (``finish`` resumes where the sidecar says). Every
+dataset remembers the SHA-256 of what it was read from, so reopening the same file is offered the
+existing dataset (:meth:`LogCatalog.find_same`) instead of a new full copy.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,6 +38,8 @@ from console.services.logstore.importer import (
     run_watched,
 )
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class DatasetInfo:
@@ -42,6 +52,7 @@ class DatasetInfo:
     warnings: list[str]
     path: Path
     complete: bool = True
+    content_hash: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -53,7 +64,43 @@ class DatasetInfo:
             "counts": self.counts,
             "warnings": self.warnings,
             "complete": self.complete,
+            "content_hash": self.content_hash,
         }
+
+
+@dataclass(frozen=True)
+class Housekeeping:
+    """What :meth:`LogCatalog.housekeep` found: leftovers removed, datasets left unfinished."""
+
+    removed: list[str]
+    incomplete: list[DatasetInfo]
+
+    def messages(self) -> list[str]:
+        out = []
+        if self.removed:
+            out.append(f"Removed {len(self.removed)} unfinished import file(s) an interrupted import left.")
+        for info in self.incomplete:
+            out.append(f"Dataset {info.name} ({info.id}) was interrupted before its search text and details "
+                       "were read: open it to finish (CLI: 'scim-console logs finish ID').")
+        return out
+
+
+def content_hash(sources: Sequence[Path]) -> str | None:
+    """SHA-256 over the chosen files (a folder: its files in name order), or None for anything else."""
+    digest = hashlib.sha256()
+    files: list[Path] = []
+    for source in sources:
+        if source.is_dir():
+            files += sorted(p for p in source.iterdir() if p.is_file() and not p.name.startswith("."))
+        elif source.is_file():
+            files.append(source)
+        else:
+            return None
+    for f in files:
+        digest.update(f.name.encode() + b"\0")
+        with f.open("rb") as fh:
+            digest.update(hashlib.file_digest(fh, "sha256").digest())
+    return digest.hexdigest() if files else None
 
 
 @dataclass
@@ -65,6 +112,7 @@ class ImportJob:
     dataset_id: str
     sources: list[Path]
     in_memory: bool
+    content_hash: str | None = None
 
 
 def _remove(part: Path) -> None:
@@ -106,6 +154,39 @@ def _display_name(sources: list[Path]) -> str:
 class LogCatalog:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+
+    def housekeep(self) -> Housekeeping:
+        """Remove what a killed import left behind; list datasets stopped after stage 1.
+
+        A ``.part`` is removed only when no process holds DuckDB's lock on it (an import running in
+        another console keeps its file). The ``.spill`` directory is left alone: an in-memory import
+        of another process may be using it without any ``.part`` to show for it."""
+        removed: list[str] = []
+        if not self.root.is_dir():
+            return Housekeeping([], [])
+        for part in sorted(self.root.glob("*.duckdb.part")):
+            try:
+                duckdb.connect(str(part)).close()
+            except duckdb.IOException as exc:
+                if "lock" in str(exc).lower():
+                    continue  # another process is writing it
+            except duckdb.Error:
+                pass  # a torn file: a leftover all the same
+            _remove(part)
+            removed.append(part.name)
+        for tmp in self.root.glob("*.json.tmp"):
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        if removed:
+            log.info("removed %d leftover import file(s): %s", len(removed), ", ".join(removed))
+        return Housekeeping(removed, [i for i in self.list() if not i.complete])
+
+    def find_same(self, sources: Sequence[Path | str]) -> DatasetInfo | None:
+        """The newest dataset read from exactly this content, if any."""
+        digest = content_hash([Path(s) for s in sources])
+        if digest is None:
+            return None
+        return next((i for i in self.list() if i.content_hash == digest), None)
 
     @classmethod
     def for_paths(cls, paths: Any) -> LogCatalog:
@@ -158,6 +239,7 @@ class LogCatalog:
         dataset_id = datetime.now(UTC).strftime("%Y%m%d%H%M%S") + "-" + secrets.token_hex(3)
         part = self._file(dataset_id).with_name(f"{dataset_id}.duckdb.part")
         in_memory = len(sources) == 1 and fast_path_applies(sources[0])
+        digest = content_hash(sources)
         con = duckdb.connect(":memory:" if in_memory else str(part))
         if in_memory:
             spill = self.root / ".spill"
@@ -177,7 +259,8 @@ class LogCatalog:
             con, dataset_id=dataset_id, name=_display_name(sources)
         )  # path stays None: not a stored dataset until ``save``
         return ImportJob(
-            dataset=ds, report=report, dataset_id=dataset_id, sources=sources, in_memory=in_memory
+            dataset=ds, report=report, dataset_id=dataset_id, sources=sources, in_memory=in_memory,
+            content_hash=digest,
         )
 
     def save(
@@ -228,6 +311,7 @@ class LogCatalog:
                 "counts": counts,
                 "warnings": report.warnings,
                 "complete": not report.pending,
+                "content_hash": job.content_hash,
             },
         )
         return self.info(job.dataset_id)
@@ -268,6 +352,7 @@ class LogCatalog:
             warnings=list(meta.get("warnings", [])),
             path=path,
             complete=bool(meta.get("complete", True)),
+            content_hash=meta.get("content_hash"),
         )
 
     def list(self) -> list[DatasetInfo]:

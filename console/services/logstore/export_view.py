@@ -27,6 +27,7 @@ def export_view(
     descending: bool = True,
     progress: ProgressRows = lambda done, total: None,
     cancelled: Callable[[], bool] = lambda: False,
+    warnings: list[str] | None = None,
 ) -> int:
     """Write the view to ``path`` (``.xlsx`` → XLSX, anything else → CSV); returns the rows written."""
     path = Path(path)
@@ -48,6 +49,7 @@ def export_view(
             progress=lambda n: progress(n, total),
             every=5000,
             sheet="Provisioning log",
+            warnings=warnings,
         )
     finally:
         rows.close()

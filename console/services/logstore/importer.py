@@ -546,6 +546,11 @@ def _salvage(
             raise LogImportError(
                 f"No valid records: {state.stop.message}", file=name, position=state.stop.position
             )
+        if state.stop is None and state.records == 0 and state.skipped:
+            raise NotALogError(
+                f"Not a provisioning log: the file is JSON, but its {state.skipped:,} values are not records "
+                "(JSON objects) — numbers, text or lists. Entra's download is an array of objects.",
+                file=name)
         if state.stop is None and state.records == 0:
             raise NotALogError(f"Not a provisioning log ({first_error.splitlines()[0][:200]}).", file=name)
         if state.stop is not None:

@@ -51,8 +51,11 @@ def _files_of(path: Path, tmp: Path, cancelled: Callable[[], bool]) -> Iterator[
         for f in files:
             yield from _files_of(f, tmp, cancelled)
         return
-    if not path.is_file():
+    if not path.exists():
         raise LogImportError("File not found.", file=str(path))
+    if not path.is_file():  # a FIFO, a device (/dev/zero), a socket: never read it (it may not end)
+        raise LogImportError("This is not a regular file (a pipe, device or socket); save the export to a "
+                             "file and open that.", file=str(path))
     if reader.is_zip(path):
         dest = tmp / f"z{len(list(tmp.iterdir()))}"
         dest.mkdir()

@@ -16,6 +16,10 @@ version a real database file lives in ``tests/data/db/v{N}.sqlite`` and a test u
   each of its steps (pending → running → done / already done / conflict / failed / blocked), so an
   interrupted run can be resumed and reports exactly what was and was not done. No secrets: ids,
   addresses, versions and messages only.
+* v5 — the platform a pending SCIM token belongs to (``pending_deliveries.platform_id`` and
+  ``platform_url``; older rows are bound when first used, see ``pending_deliveries.adopt_legacy``),
+  and ``scim_intents``: an enable/rotate whose outcome is not known yet, with its Idempotency-Key,
+  so a retry from any process repeats the same key. No secrets.
 """
 
 from __future__ import annotations
@@ -158,7 +162,28 @@ def v4(conn: Connection) -> None:
     md.create_all(conn)
 
 
-STEPS: tuple[Step, ...] = (v1, v2, v3, v4)
+def v5(conn: Connection) -> None:
+    conn.exec_driver_sql("ALTER TABLE pending_deliveries ADD COLUMN platform_id VARCHAR(200)")
+    conn.exec_driver_sql("ALTER TABLE pending_deliveries ADD COLUMN platform_url VARCHAR(2000)")
+    md = MetaData()  # frozen copy of the v5 table
+    Table("scim_intents", md,
+          Column("intent_id", String(64), primary_key=True),
+          Column("idempotency_key", String(100)),
+          Column("kind", String(20), nullable=False),
+          Column("org_id", String(200), nullable=False),
+          Column("platform_id", String(200), nullable=False),
+          Column("platform_url", String(2000), nullable=False),
+          Column("profile_id", String(64)),
+          Column("created_at", UTCDateTime, nullable=False),
+          Column("attempts", Integer, nullable=False),
+          Column("last_error", Text),
+          Column("resolved_at", UTCDateTime),
+          Column("outcome", String(40)),
+          Index("ix_scim_intents_open", "platform_id", "org_id", "kind"))
+    md.create_all(conn)
+
+
+STEPS: tuple[Step, ...] = (v1, v2, v3, v4, v5)
 assert len(STEPS) == SCHEMA_VERSION, "schema.SCHEMA_VERSION must equal the number of migration steps"
 
 

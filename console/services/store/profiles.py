@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from console.core.errors import UserFacingError
 from console.core.models import Profile
+from console.core.platform_identity import check_transport
 from console.core.redact import redact
 from console.services.store.schema import app_state, profiles
 
@@ -27,9 +28,10 @@ def _check(profile: Profile) -> None:
     if not profile.name.strip():
         raise ProfileError("A profile needs a name.")
     url = profile.admin_url.strip()
-    if not url.startswith(("https://", "http://")):
-        raise ProfileError("The admin API URL must start with https:// (or http:// for a local sandbox).",
-                           where=redact(url))
+    try:
+        check_transport(url, redact(url))
+    except UserFacingError as exc:
+        raise ProfileError(exc.message, where=exc.where, hint=exc.hint) from None
     if redact(url) != url or "@" in url.split("//", 1)[1].split("/", 1)[0]:
         # A credential in the URL would be written to the database in plain text.
         raise ProfileError("The URL must not contain a token, password or user info; the token is stored "

@@ -26,7 +26,7 @@ from sqlalchemy import (
     TypeDecorator,
 )
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -102,7 +102,29 @@ pending_deliveries = Table(
     Column("method", String(40)),                 # "link" | "copy" | "age-file"
     Column("link_id", String(100)),               # the platform's one-time link, when method == "link"
     Column("purged_at", UTCDateTime),             # removed from the keyring
+    Column("platform_id", String(200)),           # v5: the platform that minted it (NULL: before v5)
+    Column("platform_url", String(2000)),         # v5: its admin URL, for messages
     Index("ix_pending_deliveries_org", "org_id"),
+)
+
+# v5: an enable/rotate whose outcome is not known yet, with the Idempotency-Key it was sent with
+# (console.services.scim_intents). The key is not a secret on its own: the platform replays the
+# token only to a caller that also holds a valid operator token.
+scim_intents = Table(
+    "scim_intents", metadata,
+    Column("intent_id", String(64), primary_key=True),  # SHA-256 of the key: findable after it is wiped
+    Column("idempotency_key", String(100)),            # NULL once the outcome is known
+    Column("kind", String(20), nullable=False),        # "enable" | "rotate"
+    Column("org_id", String(200), nullable=False),
+    Column("platform_id", String(200), nullable=False),
+    Column("platform_url", String(2000), nullable=False),
+    Column("profile_id", String(64)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text),
+    Column("resolved_at", UTCDateTime),
+    Column("outcome", String(40)),                     # "minted" | "not_minted" | "abandoned"
+    Index("ix_scim_intents_open", "platform_id", "org_id", "kind"),
 )
 
 # v4: applied reconciliation plans and the state of each step (console.services.reconcile.runs).

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from console.core.errors import UserFacingError
 from console.core.models import Profile
 from console.ui.tasks import CancelToken, TaskRunner
-from console.ui.widgets.common import plain_label
+from console.ui.widgets.common import plain_label, plain_tip
 
 PROFILE_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -198,7 +198,7 @@ class ConnectionsDialog(QDialog):
             label = profile.name + ("  (active)" if profile.id == self.active_id else "")
             item = QListWidgetItem(label)
             item.setData(PROFILE_ROLE, profile)
-            item.setToolTip(profile.admin_url)
+            item.setToolTip(plain_tip(profile.admin_url) or "")
             self.list.addItem(item)
             if profile.id == select:
                 self.list.setCurrentItem(item)

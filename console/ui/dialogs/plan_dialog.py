@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 from console.core.errors import UserFacingError
 from console.ui.dialogs.confirm import ConfirmDialog
 from console.ui.tasks import CancelToken, TaskRunner
-from console.ui.widgets.common import plain_label
+from console.ui.widgets.common import plain_label, plain_tip
 
 COLUMNS = ("#", "Action", "What it does", "State")
 ACTION_LABELS = {"clear_idp_link": "Clear IdP link", "set_primary_email": "Set primary email",
@@ -89,7 +89,7 @@ class PlanDialog(QDialog):
                                        "preview")):
                 item = QTableWidgetItem(value)  # platform values: plain text
                 if c == 2:
-                    item.setToolTip(value.replace("<", "&lt;"))
+                    item.setToolTip(plain_tip(value) or "")
                 self.table.setItem(r, c, item)
         layout.addWidget(self.table, 1)
         self.progress = QProgressBar()
@@ -234,7 +234,7 @@ class PlanDialog(QDialog):
             if row is None:
                 continue
             item = QTableWidgetItem(s.state.replace("_", " "))
-            item.setToolTip((s.detail or "").replace("<", "&lt;"))
+            item.setToolTip(plain_tip(s.detail) or "")
             colour = STATE_COLOURS.get(s.state)
             if colour is not None:
                 item.setForeground(colour)

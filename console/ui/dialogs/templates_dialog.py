@@ -34,7 +34,7 @@ from console.core.errors import UserFacingError
 from console.core.models import Template
 from console.services.org_setup import TemplatesState, load_templates, save_template
 from console.ui.tasks import TaskRunner
-from console.ui.widgets.common import plain_label
+from console.ui.widgets.common import plain_label, plain_tip
 
 COLUMNS = ("Name", "Applies to", "Role", "Work areas")
 
@@ -181,7 +181,7 @@ class TemplatesDialog(QDialog):
                       ", ".join(areas) if areas else "— none —")
             for c, value in enumerate(values):
                 item = QTableWidgetItem(value)
-                item.setToolTip(value)
+                item.setToolTip(plain_tip(value) or "")
                 self.table.setItem(r, c, item)
         all_users = [t for t in state.templates if t.applies_to_all and t.work_area_ids]
         self.status.setText(

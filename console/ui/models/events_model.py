@@ -6,7 +6,6 @@ here sorts or filters (a change re-runs SQL and resets the model once, performan
 
 from __future__ import annotations
 
-import html
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -60,9 +59,9 @@ class EventsModel(PagedTableModel):
     def role_data(self, row: Any, column: int, role: int) -> Any:
         if role == SEQ_ROLE:
             return int(row[0])
-        if role == _TIP:  # the whole value of a cut-off cell; tooltips render HTML, so escape it
+        if role == _TIP:  # the whole value of a cut-off cell (escaped by PagedTableModel.data)
             text = _fmt(row[column + 1], column)
-            return html.escape(text) if len(text) > 12 else None
+            return text if len(text) > 12 else None
         if role == Qt.ItemDataRole.ForegroundRole and column == 2:
             return _STATUS_COLOURS.get(str(row[3] or ""))
         return None

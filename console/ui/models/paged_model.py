@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 
 from console.ui.models.rows_model import Index, assert_gui_thread
+from console.ui.widgets.common import plain_tip
 
 PAGE = 256
 
@@ -104,4 +105,6 @@ class PagedTableModel(QAbstractTableModel):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
             return shown[off][index.column()]
+        if role == Qt.ItemDataRole.ToolTipRole:  # platform/file text: never markup (plain_tip)
+            return plain_tip(self.role_data(self._rows[page][off], index.column(), role))
         return self.role_data(self._rows[page][off], index.column(), role)

@@ -15,6 +15,8 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
+from console.ui.widgets.common import plain_tip
+
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -87,6 +89,8 @@ class RowsModel(QAbstractTableModel, Generic[R]):
         row = self._rows[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             return row.display[index.column()]
+        if role == Qt.ItemDataRole.ToolTipRole:  # platform/file text: never markup (plain_tip)
+            return plain_tip(self.role_data(row, index.column(), role))
         return self.role_data(row, index.column(), role)
 
     def headerData(self, section: int, orientation: Qt.Orientation,

@@ -46,6 +46,7 @@ from console.core.entra_log_schema import ACTIONS, STATUSES, modified_of, steps_
 from console.core.errors import UserFacingError
 from console.services.logstore import Dataset, LogCatalog, LogFilter, QueryResult
 from console.services.logstore import live as live_source
+from console.services.logstore.catalog import DatasetInfo
 from console.services.logstore.export_view import export_view
 from console.services.logstore.preview import preview
 from console.services.reconcile import live_twins
@@ -110,6 +111,7 @@ class LogsPage(QWidget):
         self.result: QueryResult | None = None
         self.shown: Dataset | None = None  # the dataset whose query result the table shows
         self._active: Job | None = None  # the cancellable background step (import/save/finish/export)
+        self._housekept = False  # the first dataset listing also clears leftovers of killed imports
         self._phase: str | None = None
         self._details_event: dict[str, Any] | None = None
         self._charts_dirty = True
@@ -323,10 +325,20 @@ class LogsPage(QWidget):
 
     # ---- dataset list
     def refresh_datasets(self) -> None:
-        def work(_t: CancelToken) -> list[Any]:
-            return self.catalog.list()
+        catalog, first = self.catalog, not self._housekept
+        self._housekept = True
 
-        self._runner.run(work, self._fill_sources, purpose="logs.datasets", parent=self)
+        def work(_t: CancelToken) -> tuple[list[str], list[Any]]:
+            notes = catalog.housekeep().messages() if first else []
+            return notes, catalog.list()
+
+        self._runner.run(work, self._on_datasets, purpose="logs.datasets", parent=self)
+
+    def _on_datasets(self, result: tuple[list[str], list[Any]]) -> None:
+        notes, infos = result
+        self._fill_sources(infos)
+        if notes and self._phase is None:  # offer to finish what a killed import left (choose it)
+            self.message.setText(" ".join(notes))
 
     def _fill_sources(self, infos: list[Any]) -> None:
         current = self.dataset.id if self.dataset is not None else None
@@ -380,13 +392,27 @@ class LogsPage(QWidget):
         self.reorder_button.setVisible(False)
 
         def work(token: CancelToken) -> Any:
-            return catalog.start_import(sources, _progress_of(token), token.cancelled, date_order=date_order)
+            # The same content imported before: offer that dataset — unless the user asked to read it
+            # again with the other day/month order (the same bytes, another reading).
+            same = None if date_order else catalog.find_same(sources)
+            return same if same is not None else catalog.start_import(sources, _progress_of(token),
+                                                                       token.cancelled, date_order=date_order)
+
+        def read(result: Any) -> None:
+            if isinstance(result, DatasetInfo):
+                self._end_step()
+                self.message.setText(f"{label} was already imported on {result.created_at[:16]} (dataset "
+                                     f"{result.name}): opened it instead of a new copy. Delete it first to "
+                                     "import the file again.")
+                self.open_dataset(result.id)
+                return
+            self._on_read(result)
 
         self._stop_live()
         self._begin("reading", f"Reading {label}…")
         self._active = self._runner.run(
             work,
-            self._on_read,
+            read,
             on_failure=self._on_step_failed,
             on_progress=self._on_progress,
             on_dropped=self._on_dropped,
@@ -864,6 +890,7 @@ class LogsPage(QWidget):
             return None
         flt, sort, desc = self.current_filter(), self.sort_key, self.descending
         target = Path(path)
+        warnings: list[str] = []  # filled by the worker, read by ``done`` after it finished
 
         def work(token: CancelToken) -> int:
             return export_view(
@@ -872,13 +899,14 @@ class LogsPage(QWidget):
                 flt,
                 sort=sort,
                 descending=desc,
+                warnings=warnings,
                 cancelled=token.cancelled,
                 progress=lambda done, total: token.progress(done, total, f"Exporting {done:,} rows"),
             )
 
         def done(rows: int) -> None:
             self._end_step()
-            self.message.setText(f"Exported {rows:,} rows to {target}.")
+            self.message.setText(f"Exported {rows:,} rows to {target}." + "".join(f" {w}" for w in warnings))
             self.sig_exported.emit(str(target), rows)
 
         self._begin("export", f"Exporting the view to {target.name}…")

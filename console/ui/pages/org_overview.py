@@ -35,7 +35,7 @@ from console.ui import errors
 from console.ui.dialogs.confirm import ConfirmDialog
 from console.ui.models.orgs_model import template_tip
 from console.ui.tasks import CancelToken, TaskRunner
-from console.ui.widgets.common import EmptyState, plain_label, set_status
+from console.ui.widgets.common import EmptyState, plain_label, plain_tip, set_status
 from console.ui.widgets.delivery_panel import DeliveryPanel, DeliveryTarget
 from console.ui.widgets.readiness_view import LEVEL_MARK, ReadinessView
 from console.ui.widgets.secret_field import SecretField
@@ -310,7 +310,7 @@ class OrgOverview(QWidget):
                       fmt_date(info.last_used_at), state)
             for col, text in enumerate(values):
                 item = QTableWidgetItem(text)
-                item.setToolTip(f"Fingerprint {info.fingerprint}" if col == 0 else text)
+                item.setToolTip(plain_tip(f"Fingerprint {info.fingerprint}" if col == 0 else text) or "")
                 self.tokens.setItem(row, col, item)
         self.tokens.setVisible(bool(scim.tokens))
         active = sum(1 for t in scim.tokens if t.active)
@@ -535,7 +535,8 @@ class OrgOverview(QWidget):
             self._open_delivery(s, org_id, token, info, url,
                                 f"Token …{info.last_four} has not reached the customer yet.")
 
-        self._runner.run(lambda _t: pending_token(s.secrets, org_id, info.id), _read,
+        self._runner.run(lambda _t: pending_token(s.secrets, org_id, info.id, client=s.api(),
+                                                  deliveries=s.deliveries), _read,
                          on_failure=self._on_token_failed, lane=org_id,
                          label="Reading the token from the keyring", parent=self)
 

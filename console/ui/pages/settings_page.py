@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.ui.settings import OPTIONS, Settings
-from console.ui.widgets.common import plain_label
+from console.ui.widgets.common import plain_label, plain_tip
 
 # A password inside a database URL would end up in settings.ini in clear text.
 _URL_PASSWORD = re.compile(r"://[^/@:]*:[^/@]+@")
@@ -95,7 +95,7 @@ class SettingsPage(QWidget):
                             ("Log folder", "log_dir")):
             button = QPushButton(label)
             path = getattr(paths, attr, None)
-            button.setToolTip(str(path) if path else "")
+            button.setToolTip(plain_tip(str(path)) if path else "")
             button.clicked.connect(lambda _=False, p=path: open_folder(p))
             folders.addWidget(button)
         folders.addStretch(1)

@@ -6,6 +6,8 @@ Text that comes from the platform or from files is shown as *plain text*: a QLab
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
@@ -16,6 +18,21 @@ def set_status(label: QLabel, text: str, *, error: bool = False) -> None:
     """A status line: ``text``, in the error colour when it reports a failure."""
     label.setText(text)
     label.setStyleSheet(f"color: {ERROR_COLOR};" if error else "")
+
+
+TIP_LINE = 100  # characters a tooltip line may have before it wraps
+
+
+def plain_tip(text: str | None) -> str | None:
+    """A tooltip Qt shows verbatim. Qt renders a tooltip as rich text whenever it *might* be
+    (``Qt::mightBeRichText``), and every page shows platform and file data in tooltips; so the text
+    is escaped and wrapped in a paragraph that keeps its spaces and line breaks: always rich text,
+    never markup of the data's own."""
+    if not text:
+        return None
+    # Qt word-wraps a rich tooltip narrowly: keep short lines whole, let only long ones wrap.
+    wrap = "pre-wrap" if max(map(len, text.splitlines() or [""])) > TIP_LINE else "pre"
+    return f'<p style="white-space:{wrap}">' + html.escape(text, quote=False) + "</p>"
 
 
 def plain_label(text: str = "", *, role: str | None = None, wrap: bool = False,

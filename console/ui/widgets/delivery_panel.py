@@ -199,7 +199,8 @@ class DeliveryPanel(QWidget):
 
         def _write(_t: CancelToken) -> Any:
             return write_age_file(org_id, token_id, path, s.secrets, s.store.audit, operator=s.operator,
-                                  deliveries=s.deliveries, recipient=recipient, profile_id=s.profile_id)
+                                  deliveries=s.deliveries, client=s.api(), recipient=recipient,
+                                  profile_id=s.profile_id)
 
         self.save_age_button.setEnabled(False)
         self.set_status("Encrypting…")

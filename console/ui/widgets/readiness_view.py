@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from console.core.readiness import AMBER, GREEN, RED, Check
-from console.ui.widgets.common import ERROR_COLOR, plain_label
+from console.ui.widgets.common import ERROR_COLOR, plain_label, plain_tip
 
 LEVEL_MARK = {GREEN: "✔ Ready", AMBER: "▲ Review", RED: "✖ Blocking"}
 LEVEL_COLOR = {GREEN: "#2e7d32", AMBER: "#b26a00", RED: ERROR_COLOR}
@@ -25,7 +25,7 @@ def check_row(check: Check) -> tuple[QLabel, QLabel]:
         text += "\ne.g. " + "; ".join(check.examples[:3])
     body = plain_label(f"{check.name}: {text}", wrap=True)
     if check.fix_hint:
-        body.setToolTip(check.fix_hint)
+        body.setToolTip(plain_tip(check.fix_hint) or "")
     return mark, body
 
 

@@ -21,7 +21,7 @@ from console.core.readiness import AMBER, Check, blocking
 from console.services.org_setup import create_default_template, load_readiness
 from console.ui.pages.wizard.base import WizardPage
 from console.ui.tasks import CancelToken
-from console.ui.widgets.common import plain_label, set_status
+from console.ui.widgets.common import plain_label, plain_tip, set_status
 from console.ui.widgets.readiness_view import ReadinessView
 
 if TYPE_CHECKING:
@@ -168,7 +168,7 @@ class ReadinessPage(WizardPage):
         for r, p in enumerate(rows):
             for col, value in enumerate((p.user.upn, p.outcome, p.platform_user_name or "—", p.fix or "—")):
                 item = QTableWidgetItem(value)  # plain text: imported data is never rendered as HTML
-                item.setToolTip(value)
+                item.setToolTip(plain_tip(value) or "")
                 self.prediction_table.setItem(r, col, item)
         self.prediction_table.setVisible(bool(rows))
         self.align_button.setVisible(c[DUPLICATE] > 0)

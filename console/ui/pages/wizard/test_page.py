@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import (
@@ -19,7 +18,7 @@ from PySide6.QtWidgets import (
 from console.core.errors import UserFacingError
 from console.ui.pages.wizard.base import WizardPage
 from console.ui.tasks import CancelToken
-from console.ui.widgets.common import plain_label, set_status
+from console.ui.widgets.common import plain_label, plain_tip, set_status
 
 if TYPE_CHECKING:
     from console.ui.pages.enable_wizard import EnableWizard
@@ -159,7 +158,7 @@ class TestPage(WizardPage):
             mark = {"pass": "✔ pass", "fail": "✖ fail", "warn": "▲ warn"}.get(check.status, check.status)
             for c, value in enumerate((check.group, check.name, mark, check.detail)):
                 item = QTableWidgetItem(value)  # endpoint answers are plain text, never rich text
-                item.setToolTip(html.escape(value))
+                item.setToolTip(plain_tip(value) or "")
                 self.deep_table.setItem(r, c, item)
         self.deep_table.setVisible(True)
 
