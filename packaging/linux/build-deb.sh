@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the Debian package of SCIM Support Console from the PyInstaller one-dir bundle.
-#   bash packaging/linux/build-deb.sh [--bundle dist/scim-console] [--version X.Y.Z] [--out dist]
+#   bash packaging/linux/build-deb.sh [--bundle dist/scim-console] [--version X.Y.Z] [--out dist] [--fast]
+# --fast: no compression (seconds instead of minutes), for throw-away packages such as the
+# "previous version" .ci/package upgrades from.
 # Prints the path of the .deb it wrote. Needs dpkg-deb (any Debian/Ubuntu); no root needed.
 #
 # Layout (docs/packaging.md §1): the bundle under /opt/scim-console (a self-contained third-party
@@ -15,11 +17,13 @@ root="$(cd "$here/../.." && pwd)"
 bundle="$root/dist/scim-console"
 out="$root/dist"
 version=""
+compress=(-Zxz)
 while [ $# -gt 0 ]; do
   case "$1" in
     --bundle) bundle="$2"; shift 2 ;;
     --version) version="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
+    --fast) compress=(-Znone); shift ;;
     *) echo "build-deb: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -92,5 +96,5 @@ Description: console for switching customer orgs to SCIM provisioning from Entra
 EOF
 
 deb="$out/${pkg}_${version}_${arch}.deb"
-dpkg-deb --root-owner-group -Zxz --build "$stage" "$deb" >/dev/null
+dpkg-deb --root-owner-group "${compress[@]}" --build "$stage" "$deb" >/dev/null
 echo "$deb"
