@@ -100,7 +100,7 @@ def trim(lib_dir: Path) -> tuple[int, int]:
             f'\t.incbin "{small}"\n\t.size {name}, .-{name}\n'
             '\t.section .note.GNU-stack,"",@progbits\n', encoding="utf-8")
         out = work / lib.name
-        subprocess.run([cc, "-shared", "-nostdlib", "-Wl,-soname," + lib.name, "-Wl,-z,relro,-z,now",
+        subprocess.run([cc, "-shared", "-nostdlib", "-s", "-Wl,-soname," + lib.name, "-Wl,-z,relro,-z,now",
                         "-o", str(out), str(asm)], check=True)
         shutil.copyfile(out, lib)
     return before, lib.stat().st_size
