@@ -41,6 +41,7 @@ icons=("$data/icons/hicolor/48x48/apps/scim-console.png" "$data/icons/hicolor/25
        "$data/icons/hicolor/scalable/apps/scim-console.svg")
 if [ "${1:-}" = "--uninstall" ]; then
   rm -rf "$opt"; rm -f "$bin/scim-console" "$bin/scim-console-gui" "$entry" "${icons[@]}"
+  command -v update-desktop-database >/dev/null && update-desktop-database -q "$data/applications" || true
   echo "SCIM Support Console removed (your data in ~/.config, ~/.local/share, ~/.local/state, ~/.cache stays)"
   exit 0
 fi
