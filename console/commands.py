@@ -133,6 +133,8 @@ def _register_selfcheck(parser: argparse.ArgumentParser) -> None:
                         help="fail when no persistent OS keyring is available (CI of the bundle)")
     # Internal: the Qt check runs this in a child process (the bundle has no `python -c`).
     parser.add_argument("--qt-probe", action="store_true", help=argparse.SUPPRESS)
+    # Internal: the installer's scripted walk through every GUI page (console/ui/gui_tour.py).
+    parser.add_argument("--gui-tour", action="store_true", help=argparse.SUPPRESS)
     parser.set_defaults(handler=_guarded(_run_selfcheck))
 
 
@@ -142,6 +144,10 @@ def _run_selfcheck(args: argparse.Namespace) -> int:
 
         _out(probe())
         return 0
+    if args.gui_tour:
+        from console.ui.gui_tour import run_tour
+
+        return run_tour(log=_out)
     from console.services.selfcheck import run_selfcheck
 
     results = run_selfcheck(args.only, require_keyring=args.require_keyring)
