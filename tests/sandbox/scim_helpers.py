@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,27 @@ def user_body(
 
 def patch_body(*operations: dict[str, Any]) -> dict[str, Any]:
     return {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": list(operations)}
+
+
+def module_server_and_org(label: str) -> tuple[Any, Any]:
+    """The ``server`` (one empty sandbox per test module, from ``start_server``) and ``org`` (a fresh
+    SCIM-enabled org per test, its client closed after) fixtures of the SCIM endpoint test modules:
+    ``server, org = module_server_and_org("scim-api")`` at module level."""
+    import pytest
+
+    @pytest.fixture(scope="module")
+    def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+        srv = start_server(tmp_path_factory.mktemp(label))
+        yield srv
+        srv.stop()
+
+    @pytest.fixture
+    def org(server: Any) -> Iterator[ScimOrg]:
+        o = scim_org(server)
+        yield o
+        o.close()
+
+    return server, org
 
 
 def start_server(tmp_path: Path) -> Any:

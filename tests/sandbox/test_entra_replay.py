@@ -7,32 +7,25 @@ Each test sends the documented JSON, checks the documented status, then reads th
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from console.sandbox.db import Group, User
-from tests.sandbox.scim_helpers import SCIM_JSON, ScimOrg, patch_body, scim_org, start_server, user_body
+from tests.sandbox.scim_helpers import (
+    SCIM_JSON,
+    ScimOrg,
+    module_server_and_org,
+    patch_body,
+    user_body,
+)
 
 ENT = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 CUSTOM = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User"
 LIST = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    srv = start_server(tmp_path_factory.mktemp("entra"))
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def org(server: Any) -> Iterator[ScimOrg]:
-    o = scim_org(server)
-    yield o
-    o.close()
+server, org = module_server_and_org("entra")
 
 
 def _create(org: ScimOrg, user_name: str, **kw: Any) -> dict[str, Any]:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import select
 
 from console.sandbox.db import ProvisioningEvent, ScimSettings, ScimToken, User, utcnow
@@ -17,24 +15,12 @@ from tests.sandbox.scim_helpers import (
     SCIM_JSON,
     ScimOrg,
     assert_scim_error,
+    module_server_and_org,
     scim_org,
-    start_server,
     user_body,
 )
 
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    srv = start_server(tmp_path_factory.mktemp("scim-api"))
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def org(server: Any) -> Iterator[ScimOrg]:
-    o = scim_org(server)
-    yield o
-    o.close()
+server, org = module_server_and_org("scim-api")
 
 
 def _error(response: httpx.Response, status: int, scim_type: str | None = None) -> dict[str, Any]:

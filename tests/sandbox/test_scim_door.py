@@ -4,7 +4,6 @@ NFC identities, invisible characters refused, value bounds advertised and enforc
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,21 +11,14 @@ from sqlalchemy import select
 
 from console.sandbox.db import ProvisioningEvent, User
 from console.sandbox.scim_door import LIMITS, LIMITS_DOC
-from tests.sandbox.scim_helpers import ScimOrg, assert_scim_error, scim_org, start_server, user_body
+from tests.sandbox.scim_helpers import (
+    ScimOrg,
+    assert_scim_error,
+    module_server_and_org,
+    user_body,
+)
 
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    srv = start_server(tmp_path_factory.mktemp("scim-door"))
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def org(server: Any) -> Iterator[ScimOrg]:
-    o = scim_org(server)
-    yield o
-    o.close()
+server, org = module_server_and_org("scim-door")
 
 
 def _person(user_name: str, given: str, family: str, **kw: Any) -> dict[str, Any]:
